@@ -1,0 +1,71 @@
+#include "cli/log.hpp"
+
+#include <syslog.h>
+
+#include <iostream>
+
+namespace gpgseal::cli {
+
+namespace {
+
+std::string joined_addresses(const std::vector<std::string>& addresses) {
+  std::string text;
+  for (const auto& a : addresses) text += (text.empty() ? "<" : ", <") + a + ">";
+  return text;
+}
+
+std::string joined_keys(const std::vector<std::string>& fingerprints) {
+  std::string text;
+  for (const auto& f : fingerprints) text += (text.empty() ? "0x" : ", 0x") + f;
+  return text;
+}
+
+std::string verdict(const filter_outcome& outcome) {
+  switch (outcome.action) {
+    case filter_action::encrypted:
+      return "encrypted to " + joined_keys(outcome.fingerprints);
+    case filter_action::passed_through:
+      return outcome.reason == pass_reason::already_encrypted ? "passed through: " + outcome.detail
+                                                               : "passed through UNENCRYPTED: " +
+                                                                     outcome.detail;
+    case filter_action::failed:
+      return "failed, nothing written: " + outcome.detail;
+  }
+  return outcome.detail;
+}
+
+bool is_problem(const filter_outcome& outcome) {
+  return outcome.action == filter_action::failed ||
+         (outcome.action == filter_action::passed_through &&
+          outcome.reason != pass_reason::already_encrypted);
+}
+
+}  // namespace
+
+message_log::message_log() : start_(std::chrono::steady_clock::now()) {
+  openlog("gpgseal", LOG_PID, LOG_MAIL);
+}
+
+message_log::~message_log() { closelog(); }
+
+void message_log::outcome(const filter_outcome& outcome,
+                          const std::vector<std::string>& addresses) {
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - start_)
+                     .count();
+  std::string text = "message for " + joined_addresses(addresses) + " " + verdict(outcome) +
+                     "; " + std::to_string(outcome.bytes_in) + " bytes in, " +
+                     std::to_string(outcome.bytes_out) + " bytes out, " + std::to_string(elapsed) +
+                     " ms";
+  bool problem = is_problem(outcome);
+  int priority = !problem ? LOG_INFO : outcome.error ? LOG_ERR : LOG_WARNING;
+  syslog(priority, "%s", text.c_str());
+  if (problem) std::cerr << "gpgseal: " << text << std::endl;
+}
+
+void message_log::failure(const std::string& text) {
+  syslog(LOG_ERR, "%s", text.c_str());
+  std::cerr << "gpgseal: " << text << std::endl;
+}
+
+}  // namespace gpgseal::cli

@@ -1,0 +1,29 @@
+// Reports what happened to a message: to syslog (facility mail, ident
+// gpgseal) so that admins see it, and problems also to stderr, which Dovecot
+// puts in its log (LMTP) or passes on (LDA). Never any message content.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/filter.hpp"
+
+namespace gpgseal::cli {
+
+class message_log {
+ public:
+  message_log();
+  ~message_log();
+  message_log(const message_log&) = delete;
+  message_log& operator=(const message_log&) = delete;
+
+  void outcome(const filter_outcome& outcome, const std::vector<std::string>& addresses);
+  // An error that prevented filtering altogether.
+  void failure(const std::string& text);
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace gpgseal::cli

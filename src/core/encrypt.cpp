@@ -1,0 +1,90 @@
+#include "core/encrypt.hpp"
+
+#include <cerrno>
+#include <exception>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/gpg_context.hpp"
+#include "core/gpgme_handles.hpp"
+
+namespace gpgseal {
+
+namespace {
+
+// Carries the two ends and the first exception through GPGME's C callbacks.
+struct bridge {
+  byte_source* source;
+  byte_sink* sink;
+  std::exception_ptr failure;
+};
+
+ssize_t read_shim(void* handle, void* buffer, size_t size) noexcept {
+  auto* b = static_cast<bridge*>(handle);
+  try {
+    return static_cast<ssize_t>(b->source->read(static_cast<char*>(buffer), size));
+  } catch (...) {
+    b->failure = std::current_exception();
+    errno = EIO;
+    return -1;
+  }
+}
+
+ssize_t write_shim(void* handle, const void* buffer, size_t size) noexcept {
+  auto* b = static_cast<bridge*>(handle);
+  try {
+    b->sink->write(static_cast<const char*>(buffer), size);
+    return static_cast<ssize_t>(size);
+  } catch (...) {
+    b->failure = std::current_exception();
+    errno = EIO;
+    return -1;
+  }
+}
+
+gpgme_data_cbs source_callbacks{read_shim, nullptr, nullptr, nullptr};
+gpgme_data_cbs sink_callbacks{nullptr, write_shim, nullptr, nullptr};
+
+detail::data_ptr make_data(gpgme_data_cbs* callbacks, bridge& b) {
+  gpgme_data_t raw = nullptr;
+  gpgme_error_t err = gpgme_data_new_from_cbs(&raw, callbacks, &b);
+  if (err) throw error(error_kind::unavailable, "cannot create GPGME data: " + gpg_error_text(err));
+  return detail::data_ptr(raw);
+}
+
+std::string key_list(const std::vector<recipient_key>& keys) {
+  std::string text;
+  for (const auto& k : keys) text += (text.empty() ? "0x" : ", 0x") + k.fingerprint;
+  return text;
+}
+
+std::string invalid_recipients(gpgme_ctx_t ctx) {
+  gpgme_encrypt_result_t result = gpgme_op_encrypt_result(ctx);
+  std::string text;
+  for (auto r = result ? result->invalid_recipients : nullptr; r; r = r->next) {
+    text += std::string(text.empty() ? " (" : ", ") + "key 0x" + (r->fpr ? r->fpr : "?") + ": " +
+            gpgme_strerror(r->reason);
+  }
+  return text.empty() ? text : text + ")";
+}
+
+}  // namespace
+
+void encrypt_stream(gpgme_ctx_t ctx, const std::vector<recipient_key>& keys, byte_source& source,
+                    byte_sink& sink) {
+  bridge b{&source, &sink, nullptr};
+  auto plain = make_data(&source_callbacks, b);
+  auto cipher = make_data(&sink_callbacks, b);
+  std::vector<gpgme_key_t> recipients;
+  for (const auto& k : keys) recipients.push_back(k.key.get());
+  recipients.push_back(nullptr);
+  gpgme_error_t err = gpgme_op_encrypt(ctx, recipients.data(), GPGME_ENCRYPT_ALWAYS_TRUST,
+                                       plain.get(), cipher.get());
+  if (b.failure) std::rethrow_exception(b.failure);
+  if (err) {
+    throw error(error_kind::unavailable, "gpg failed to encrypt to " + key_list(keys) + ": " +
+                                             gpg_error_text(err) + invalid_recipients(ctx));
+  }
+}
+
+}  // namespace gpgseal

@@ -1,0 +1,11 @@
+#include "core/error.hpp"
+
+#include <cstring>
+
+namespace gpgseal {
+
+error system_error(const std::string& what, int errnum) {
+  return error(error_kind::io, what + ": " + std::strerror(errnum));
+}
+
+}  // namespace gpgseal

@@ -1,0 +1,67 @@
+// File descriptors owned by RAII, unlinked temp files, and the read/write
+// loops every other unit uses. Every write is checked; short writes and EINTR
+// are retried so that callers see either all bytes written or an error.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gpgseal {
+
+class unique_fd {
+ public:
+  unique_fd() noexcept = default;
+  explicit unique_fd(int fd) noexcept : fd_(fd) {}
+  unique_fd(unique_fd&& other) noexcept : fd_(other.release()) {}
+  unique_fd& operator=(unique_fd&& other) noexcept;
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd();
+
+  int get() const noexcept { return fd_; }
+  int release() noexcept;
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// Creates a mode 0600 file in `dir` that has no name (O_TMPFILE, or created and
+// unlinked at once), so it cannot outlive the process. Throws error(io).
+unique_fd make_unlinked_temp_file(const std::string& dir);
+
+// Writes all of `data` to `fd`. Throws error(io) naming `what`.
+void write_all(int fd, const void* data, std::size_t size, const std::string& what);
+
+// Reads up to `size` bytes at `offset`; returns fewer only at end of file.
+std::size_t pread_full(int fd, void* buffer, std::size_t size, std::uint64_t offset);
+
+// Copies `length` bytes of `from` starting at `offset` to the current position of
+// `to`. Throws error(io) naming `what` on a read or write failure.
+void copy_range(int from, std::uint64_t offset, std::uint64_t length, int to,
+                const std::string& what);
+
+// Buffered writer over a descriptor it does not own. flush() must be called:
+// the destructor does not write, because a write error there could not be reported.
+class fd_writer {
+ public:
+  fd_writer(int fd, std::string what);
+  void write(std::string_view bytes);
+  void write(const void* data, std::size_t size);
+  void flush();
+  std::uint64_t bytes_written() const noexcept { return written_; }
+
+ private:
+  int fd_;
+  std::string what_;
+  std::vector<char> buffer_;
+  std::size_t used_ = 0;
+  std::uint64_t written_ = 0;
+};
+
+}  // namespace gpgseal

@@ -1,0 +1,128 @@
+#include "core/filter.hpp"
+
+#include <exception>
+
+#include "core/detect.hpp"
+#include "core/encrypt.hpp"
+#include "core/fd_io.hpp"
+#include "core/gpg_context.hpp"
+#include "core/header_scan.hpp"
+#include "core/keys.hpp"
+#include "core/library_init.hpp"
+#include "core/payload.hpp"
+#include "core/pgp_mime_writer.hpp"
+#include "core/spool.hpp"
+
+namespace gpgseal {
+
+namespace {
+
+struct sealed_message {
+  filter_outcome outcome;
+  unique_fd file;          // the encrypted message, when outcome.action == encrypted
+  std::uint64_t size = 0;
+};
+
+filter_outcome passed(pass_reason reason, std::string detail) {
+  filter_outcome outcome;
+  outcome.action = filter_action::passed_through;
+  outcome.reason = reason;
+  outcome.detail = std::move(detail);
+  return outcome;
+}
+
+// The one place where a policy turns a reason into pass-through or failure.
+filter_outcome by_policy(on_failure policy, pass_reason reason, std::string detail,
+                         std::optional<error_kind> kind) {
+  filter_outcome outcome = passed(reason, std::move(detail));
+  if (policy == on_failure::fail) outcome.action = filter_action::failed;
+  outcome.error = kind;
+  return outcome;
+}
+
+sealed_message encrypt_to_temp(int spool_fd, const message_layout& layout, gpgme_ctx_t ctx,
+                               const key_selection& keys, const filter_options& options) {
+  sealed_message sealed;
+  sealed.file = make_unlinked_temp_file(options.temp_dir);
+  fd_writer writer(sealed.file.get(),
+                   "the encrypted message to a temporary file in " + options.temp_dir);
+  pgp_mime_writer mime(writer, spool_fd, layout, make_boundary());
+  mime.write_head();
+  payload_source payload(spool_fd, layout);
+  encrypt_stream(ctx, keys.keys, payload, mime);
+  mime.write_tail();
+  writer.flush();
+  sealed.size = writer.bytes_written();
+  sealed.outcome.action = filter_action::encrypted;
+  for (const auto& key : keys.keys) sealed.outcome.fingerprints.push_back(key.fingerprint);
+  return sealed;
+}
+
+sealed_message seal(const spooled_input& spool, const filter_options& options) {
+  initialise_libraries();
+  const int fd = spool.file.get();
+  message_layout layout = scan_message(fd, spool.size);
+  protection found = detect_protection(fd, layout);
+  if (found != protection::none) {
+    return {passed(pass_reason::already_encrypted, describe(found)), {}, 0};
+  }
+  check_keyring_directory(options.gnupg_home);
+  auto ctx = make_gpg_context(options.gnupg_home);
+  key_selection keys = select_keys(ctx.get(), options.addresses);
+  if (!keys.complete()) {
+    return {by_policy(options.on_missing_key, pass_reason::no_key,
+                      keys.describe_missing(options.gnupg_home), std::nullopt),
+            {}, 0};
+  }
+  return encrypt_to_temp(fd, layout, ctx.get(), keys, options);
+}
+
+sealed_message seal_or_fail(const spooled_input& spool, const filter_options& options) {
+  auto failed = [&](const std::string& why, error_kind kind) {
+    return sealed_message{by_policy(options.on_error, pass_reason::error, why, kind), {}, 0};
+  };
+  try {
+    return seal(spool, options);
+  } catch (const error& e) {
+    return failed(e.what(), e.kind());
+  } catch (const std::exception& e) {
+    return failed(std::string("internal error: ") + e.what(), error_kind::software);
+  }
+}
+
+filter_outcome handle_unspooled(const spooled_input& spool, int in_fd, int out_fd,
+                                const filter_options& options) {
+  filter_outcome outcome = by_policy(options.on_error, pass_reason::error,
+                                     "cannot spool the message: " + spool.failure, error_kind::io);
+  if (outcome.action == filter_action::passed_through) {
+    pass_through_unspooled(spool, in_fd, out_fd);
+  } else {
+    drain_input(in_fd);
+  }
+  return outcome;
+}
+
+}  // namespace
+
+filter_outcome run_filter(int in_fd, int out_fd, const filter_options& options) {
+  spooled_input spool = spool_input(in_fd, options.temp_dir);
+  if (!spool.complete) return handle_unspooled(spool, in_fd, out_fd, options);
+  if (spool.size == 0) {
+    return by_policy(options.on_error, pass_reason::empty_input,
+                     "empty input: there is no message on standard input", error_kind::data);
+  }
+  sealed_message sealed = seal_or_fail(spool, options);
+  filter_outcome outcome = std::move(sealed.outcome);
+  outcome.bytes_in = spool.size;
+  const std::string what = "the message to standard output";
+  if (outcome.action == filter_action::encrypted) {
+    copy_range(sealed.file.get(), 0, sealed.size, out_fd, what);
+    outcome.bytes_out = sealed.size;
+  } else if (outcome.action == filter_action::passed_through) {
+    copy_range(spool.file.get(), 0, spool.size, out_fd, what);
+    outcome.bytes_out = spool.size;
+  }
+  return outcome;
+}
+
+}  // namespace gpgseal

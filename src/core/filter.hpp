@@ -1,0 +1,50 @@
+// The filter: one message in, one message out, either encrypted or unchanged,
+// and an outcome that says which and why. All policy (missing key, already
+// encrypted, errors) is decided here, from explicit options; the caller only
+// maps the outcome to an exit status and a log line.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace gpgseal {
+
+enum class on_failure {
+  pass,  // write the original unchanged (gpgit's behaviour)
+  fail,  // write nothing; the caller signals a temporary failure
+};
+
+struct filter_options {
+  std::vector<std::string> addresses;  // plain mailboxes, checked by the caller
+  std::string gnupg_home;              // the keyring directory, already resolved
+  std::string temp_dir = "/tmp";       // where the input is spooled
+  on_failure on_missing_key = on_failure::pass;
+  on_failure on_error = on_failure::pass;
+};
+
+enum class filter_action { encrypted, passed_through, failed };
+
+enum class pass_reason { none, already_encrypted, no_key, empty_input, error };
+
+struct filter_outcome {
+  filter_action action = filter_action::failed;
+  pass_reason reason = pass_reason::none;
+  std::string detail;                   // human-readable why, never message content
+  std::optional<error_kind> error;      // set when reason == error
+  std::vector<std::string> fingerprints;  // the keys used
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+};
+
+// Reads all of `in_fd`, then writes the result to `out_fd` only once it is
+// complete: the encrypted message, or the original bytes, or (policy `fail`)
+// nothing. Neither descriptor is closed. Failures inside become outcomes; only
+// a failure to write `out_fd` itself, after which nothing sensible can be
+// written, throws error(io).
+filter_outcome run_filter(int in_fd, int out_fd, const filter_options& options);
+
+}  // namespace gpgseal

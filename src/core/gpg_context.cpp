@@ -1,0 +1,54 @@
+#include "core/gpg_context.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.hpp"
+
+namespace gpgseal {
+
+std::string gpg_error_text(gpgme_error_t err) {
+  return std::string(gpgme_strsource(err)) + ": " + gpgme_strerror(err);
+}
+
+void check_keyring_directory(const std::string& gnupg_home) {
+  if (gnupg_home.empty()) throw error(error_kind::config, "no keyring directory is set");
+  struct stat st {};
+  if (::stat(gnupg_home.c_str(), &st) != 0) {
+    throw error(error_kind::config,
+                "keyring directory " + gnupg_home + " is unusable: " + std::strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    throw error(error_kind::config, "keyring directory " + gnupg_home + " is not a directory");
+  }
+  if (::access(gnupg_home.c_str(), R_OK | X_OK) != 0) {
+    throw error(error_kind::config,
+                "keyring directory " + gnupg_home + " is unreadable: " + std::strerror(errno));
+  }
+}
+
+namespace {
+
+void check(gpgme_error_t err, const std::string& what) {
+  if (err) throw error(error_kind::unavailable, what + ": " + gpg_error_text(err));
+}
+
+}  // namespace
+
+detail::context_ptr make_gpg_context(const std::string& gnupg_home) {
+  gpgme_ctx_t raw = nullptr;
+  check(gpgme_new(&raw), "cannot create a GPGME context");
+  detail::context_ptr ctx(raw);
+  check(gpgme_set_protocol(ctx.get(), GPGME_PROTOCOL_OpenPGP), "cannot select OpenPGP");
+  check(gpgme_ctx_set_engine_info(ctx.get(), GPGME_PROTOCOL_OpenPGP, nullptr, gnupg_home.c_str()),
+        "cannot use keyring directory " + gnupg_home);
+  gpgme_set_armor(ctx.get(), 1);
+  check(gpgme_set_keylist_mode(ctx.get(), GPGME_KEYLIST_MODE_LOCAL), "cannot set key list mode");
+  check(gpgme_set_ctx_flag(ctx.get(), "trust-model", "always"), "cannot set the trust model");
+  return ctx;
+}
+
+}  // namespace gpgseal

@@ -1,0 +1,23 @@
+// A GPGME context bound to one keyring directory, configured the way every
+// gpgseal operation needs it: OpenPGP, armored output, local keys only, and the
+// "always" trust model, because the user's own keyring is the trust decision
+// and no ownertrust must be needed.
+#pragma once
+
+#include <string>
+
+#include "core/gpgme_handles.hpp"
+
+namespace gpgseal {
+
+// Checks that `gnupg_home` is a directory this process can read and enter.
+// Throws error(config) naming the directory and the problem.
+void check_keyring_directory(const std::string& gnupg_home);
+
+// Requires initialise_libraries(). Throws error(unavailable) if GPGME fails.
+detail::context_ptr make_gpg_context(const std::string& gnupg_home);
+
+// Text of a GPGME error, for messages.
+std::string gpg_error_text(gpgme_error_t err);
+
+}  // namespace gpgseal

@@ -1,0 +1,42 @@
+// Chooses the keys a message is encrypted to: for each address, every key in
+// the local keyring with a valid user ID whose mailbox is exactly that address
+// (ignoring case) and a usable encryption subkey. Never a substring match,
+// never a network look-up.
+#pragma once
+
+#include <gpgme.h>
+
+#include <string>
+#include <vector>
+
+#include "core/gpgme_handles.hpp"
+
+namespace gpgseal {
+
+struct recipient_key {
+  std::string fingerprint;
+  detail::key_ptr key;
+};
+
+// A key whose user ID matched an address but that cannot be used, and why.
+struct rejected_key {
+  std::string address;
+  std::string fingerprint;
+  std::string reason;  // e.g. "expired 2025-01-01"
+};
+
+struct key_selection {
+  std::vector<recipient_key> keys;  // each key once, in the order found
+  std::vector<std::string> addresses_without_key;
+  std::vector<rejected_key> rejected;
+
+  bool complete() const noexcept { return addresses_without_key.empty(); }
+  // "no usable encryption key for <a@b> in DIR (key 0xFPR expired 2025-01-01)".
+  std::string describe_missing(const std::string& gnupg_home) const;
+};
+
+// Lists keys through `ctx` (one gpg run for all addresses). Throws
+// error(unavailable) if the keyring cannot be read.
+key_selection select_keys(gpgme_ctx_t ctx, const std::vector<std::string>& addresses);
+
+}  // namespace gpgseal

@@ -1,0 +1,30 @@
+#include "core/library_init.hpp"
+
+#include <gmime/gmime.h>
+#include <gpgme.h>
+
+#include <mutex>
+
+#include "core/error.hpp"
+
+namespace gpgseal {
+
+namespace {
+
+void initialise_once() {
+  g_mime_init();
+  if (!gpgme_check_version(GPGME_VERSION)) {
+    throw error(error_kind::unavailable,
+                std::string("GPGME is older than the version gpgseal was built with (") +
+                    GPGME_VERSION + ")");
+  }
+}
+
+}  // namespace
+
+void initialise_libraries() {
+  static std::once_flag flag;
+  std::call_once(flag, initialise_once);
+}
+
+}  // namespace gpgseal

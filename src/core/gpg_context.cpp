@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 
 #include "core/error.hpp"
 
@@ -49,6 +50,34 @@ detail::context_ptr make_gpg_context(const std::string& gnupg_home) {
   check(gpgme_set_keylist_mode(ctx.get(), GPGME_KEYLIST_MODE_LOCAL), "cannot set key list mode");
   check(gpgme_set_ctx_flag(ctx.get(), "trust-model", "always"), "cannot set the trust model");
   return ctx;
+}
+
+std::string gpg_diagnostics(gpgme_ctx_t ctx) {
+  gpgme_data_t raw = nullptr;
+  if (gpgme_data_new(&raw)) return "";
+  detail::data_ptr data(raw);
+  if (gpgme_op_getauditlog(ctx, data.get(), GPGME_AUDITLOG_DIAG)) return "";
+  std::string text;
+  gpgme_data_seek(data.get(), 0, SEEK_SET);
+  char buffer[4096];
+  ssize_t n;
+  while ((n = gpgme_data_read(data.get(), buffer, sizeof buffer)) > 0) {
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
+std::string gpg_error_lines(const std::string& diagnostics) {
+  std::istringstream lines(diagnostics);
+  std::string joined;
+  for (std::string line; std::getline(lines, line);) {
+    bool reports_error =
+        line.find("failed") != std::string::npos || line.find("error") != std::string::npos;
+    // "error reading key: No public key" is how gpg says a pattern matched nothing.
+    if (!reports_error || line.find("No public key") != std::string::npos) continue;
+    joined += (joined.empty() ? "" : "; ") + line;
+  }
+  return joined;
 }
 
 }  // namespace gpgseal

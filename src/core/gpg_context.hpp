@@ -17,6 +17,13 @@ void check_keyring_directory(const std::string& gnupg_home);
 // Requires initialise_libraries(). Throws error(unavailable) if GPGME fails.
 detail::context_ptr make_gpg_context(const std::string& gnupg_home);
 
+// What gpg wrote on stderr during the last operation on `ctx`: the only place
+// some failures (a corrupt keybox during a key listing) are reported.
+std::string gpg_diagnostics(gpgme_ctx_t ctx);
+
+// The diagnostic lines that report an error, joined by "; ", or "" if none.
+std::string gpg_error_lines(const std::string& diagnostics);
+
 // Text of a GPGME error, for messages.
 std::string gpg_error_text(gpgme_error_t err);
 

@@ -84,6 +84,11 @@ std::vector<detail::key_ptr> list_local_keys(gpgme_ctx_t ctx,
     gpgme_op_keylist_end(ctx);
     throw error(error_kind::unavailable, "cannot list keys: " + gpg_error_text(err));
   }
+  // gpg reports an unreadable or corrupt keyring only on stderr; GPGME just
+  // ends the listing, which would look like "no key".
+  if (std::string problems = gpg_error_lines(gpg_diagnostics(ctx)); !problems.empty()) {
+    throw error(error_kind::unavailable, "cannot read the keyring: " + problems);
+  }
   return keys;
 }
 
@@ -106,8 +111,9 @@ key_selection select_keys(gpgme_ctx_t ctx, const std::vector<std::string>& addre
     for (const auto& key : listed) {
       uid_match match = match_user_ids(key.get(), address);
       if (match == uid_match::none) continue;
-      auto problem = match == uid_match::unusable ? std::optional<std::string>("user ID revoked")
-                                                   : key_problem(key.get());
+      // A revoked key marks its user IDs revoked too: name the key's problem first.
+      auto problem = key_problem(key.get());
+      if (!problem && match == uid_match::unusable) problem = "user ID revoked";
       if (problem) {
         selection.rejected.push_back({address, fingerprint_of(key.get()), *problem});
         continue;

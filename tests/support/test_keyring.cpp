@@ -1,0 +1,132 @@
+#include "support/test_keyring.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+
+#include "support/process.hpp"
+
+namespace gpgseal::test {
+
+test_keyring::test_keyring() : home_(make_temp_dir()) {}
+
+test_keyring::~test_keyring() {
+  run_process({"gpgconf", "--homedir", home_, "--kill", "all"});
+  remove_tree(home_);
+}
+
+std::string test_keyring::gpg(const std::vector<std::string>& args, const std::string& input) const {
+  std::vector<std::string> argv = {"gpg", "--homedir", home_, "--batch", "--yes", "--no-tty",
+                                   "--pinentry-mode", "loopback", "--passphrase", ""};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_checked(argv, input);
+}
+
+std::string test_keyring::generate(const std::string& uid, const std::string& algo,
+                                   const std::string& usage, const std::string& expire,
+                                   const std::string& faked_time) {
+  std::vector<std::string> args;
+  if (!faked_time.empty()) args = {"--faked-system-time", faked_time + "!"};
+  args.insert(args.end(), {"--quick-gen-key", uid, algo, usage, expire});
+  gpg(args);
+  // The newest key with this user ID is the one just made.
+  std::istringstream listing(gpg({"--with-colons", "--list-keys", "=" + uid}));
+  std::string line, fpr, last;
+  bool in_key = false;
+  while (std::getline(listing, line)) {
+    if (line.rfind("pub:", 0) == 0) in_key = true;
+    if (in_key && line.rfind("fpr:", 0) == 0) {
+      last = line.substr(line.find_first_not_of(':', 3));
+      last = last.substr(0, last.find(':'));
+      in_key = false;
+    }
+  }
+  if (last.empty()) throw std::runtime_error("generated key not found: " + uid);
+  return last;
+}
+
+void test_keyring::revoke_key(const std::string& fingerprint) {
+  std::string cert = read_file(home_ + "/openpgp-revocs.d/" + fingerprint + ".rev");
+  // gpg stores the certificate with a leading ':' so it cannot be imported by accident.
+  auto pos = cert.find(":-----BEGIN");
+  if (pos == std::string::npos) throw std::runtime_error("revocation certificate not found");
+  cert.erase(pos, 1);
+  gpg({"--import"}, cert);
+}
+
+void test_keyring::add_uid(const std::string& fingerprint, const std::string& uid) {
+  gpg({"--quick-add-uid", fingerprint, uid});
+}
+
+void test_keyring::revoke_uid(const std::string& fingerprint, const std::string& uid) {
+  gpg({"--quick-revoke-uid", fingerprint, uid});
+}
+
+std::string test_keyring::export_public(const std::string& fingerprint) const {
+  return gpg({"--armor", "--export", fingerprint});
+}
+
+void test_keyring::import(const std::string& armored) { gpg({"--import"}, armored); }
+
+std::string test_keyring::encrypt_to(const std::string& fingerprint,
+                                     const std::string& plaintext) const {
+  return gpg({"--armor", "--trust-model", "always", "--encrypt", "-r", fingerprint}, plaintext);
+}
+
+std::string test_keyring::decrypt(const std::string& armored) const {
+  return gpg({"--quiet", "--decrypt"}, armored);
+}
+
+std::string test_keyring::recipients_of(const std::string& armored) const {
+  std::vector<std::string> argv = {"gpg", "--homedir", home_, "--batch", "--no-tty",
+                                   "--list-packets", "--pinentry-mode", "loopback",
+                                   "--passphrase", ""};
+  process_result r = run_process(argv, armored);
+  return r.out;
+}
+
+namespace {
+
+std::unique_ptr<standard_keys> make_standard_keys() {
+  auto k = std::make_unique<standard_keys>();
+  auto& r = k->ring;
+  k->alice = r.generate("Alice <alice@example.org>");
+  k->malice = r.generate("Mallory <malice@example.org>");
+  k->bob = r.generate("Bob <bob@example.org>");
+  k->carol = r.generate("Carol <Carol.Mixed@Example.ORG>");
+  k->dave = r.generate("Dave <dave@example.org>", "future-default", "default", "1d",
+                       "20200101T000000");
+  k->erin = r.generate("Erin <erin@example.org>");
+  r.revoke_key(k->erin);
+  k->frank = r.generate("Frank <frank@example.org>", "ed25519", "sign", "never");
+  k->gina = r.generate("Gina <gina@example.org>");
+  r.add_uid(k->gina, "Gina <gina.new@example.org>");
+  r.revoke_uid(k->gina, "Gina <gina@example.org>");
+  k->henry1 = r.generate("Henry <henry@example.org>");
+  k->henry2 = r.generate("Henry Work <henry@example.org>");
+  return k;
+}
+
+std::unique_ptr<standard_keys>& storage() {
+  static std::unique_ptr<standard_keys> keys;
+  return keys;
+}
+
+// Removes the keyring (and stops its agent) when the test program ends.
+class keyring_environment : public ::testing::Environment {
+ public:
+  void TearDown() override { storage().reset(); }
+};
+
+const auto* registered = ::testing::AddGlobalTestEnvironment(new keyring_environment);
+
+}  // namespace
+
+standard_keys& shared_keys() {
+  if (!storage()) storage() = make_standard_keys();
+  return *storage();
+}
+
+}  // namespace gpgseal::test

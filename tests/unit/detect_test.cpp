@@ -1,0 +1,106 @@
+#include "core/detect.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/library_init.hpp"
+#include "support/run_core.hpp"
+#include "support/test_keyring.hpp"
+
+namespace gpgseal {
+namespace {
+
+protection detect(const std::string& text) {
+  initialise_libraries();
+  auto fd = test::fd_with(text);
+  return detect_protection(fd.get(), scan_message(fd.get(), text.size()));
+}
+
+const std::string& ciphertext() {
+  static const std::string text =
+      test::shared_keys().ring.encrypt_to(test::shared_keys().alice, "secret\n");
+  return text;
+}
+
+std::string pgp_mime(const std::string& second_part_type, const std::string& armor,
+                     const std::string& protocol = "application/pgp-encrypted") {
+  return "From: a@example.org\nMIME-Version: 1.0\n"
+         "Content-Type: multipart/encrypted; protocol=\"" + protocol + "\"; boundary=\"XX\"\n\n"
+         "preamble\n--XX\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n\n"
+         "--XX\nContent-Type: " + second_part_type + "\n\n" + armor + "\n--XX--\n";
+}
+
+TEST(Detect, PlainMessagesAreNotEncrypted) {
+  EXPECT_EQ(detect("Subject: x\n\nhello\n"), protection::none);
+  EXPECT_EQ(detect("Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n"),
+            protection::none);
+}
+
+TEST(Detect, RecognisesWellFormedPgpMime) {
+  EXPECT_EQ(detect(pgp_mime("application/octet-stream", ciphertext())), protection::pgp_mime);
+}
+
+TEST(Detect, PgpMimeBehindAnMboxLineAndWithCrlf) {
+  std::string crlf;
+  for (char c : pgp_mime("application/octet-stream", ciphertext())) {
+    crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  }
+  EXPECT_EQ(detect("From a@example.org Mon Jan  1 00:00:00 2024\r\n" + crlf), protection::pgp_mime);
+}
+
+TEST(Detect, MultipartEncryptedLabelAloneIsNotEnough) {
+  EXPECT_EQ(detect(pgp_mime("text/plain", "my secret in clear")), protection::none);
+  EXPECT_EQ(detect(pgp_mime("application/octet-stream", "my secret in clear")), protection::none);
+  EXPECT_EQ(detect(pgp_mime("application/octet-stream", ciphertext(), "application/other")),
+            protection::none);
+  EXPECT_EQ(detect("Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+                   "boundary=XX\n\nno parts at all\n"),
+            protection::none);
+}
+
+TEST(Detect, RecognisesSmimeEnvelopedData) {
+  for (const char* type : {"application/pkcs7-mime; smime-type=enveloped-data",
+                           "application/x-pkcs7-mime; smime-type=\"enveloped-data\"",
+                           "application/pkcs7-mime; smime-type=authEnveloped-data"}) {
+    EXPECT_EQ(detect(std::string("Content-Type: ") + type +
+                     "; name=smime.p7m\nContent-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHA6CAMIACAQ\n"),
+              protection::smime_enveloped)
+        << type;
+  }
+}
+
+TEST(Detect, SmimeSignedDataIsNotEncryption) {
+  EXPECT_EQ(detect("Content-Type: application/pkcs7-mime; smime-type=signed-data\n\nMIAG\n"),
+            protection::none);
+}
+
+TEST(Detect, RecognisesInlinePgpInASingleTextPart) {
+  EXPECT_EQ(detect("Subject: x\n\n" + ciphertext()), protection::inline_pgp);
+  EXPECT_EQ(detect("Content-Type: text/plain; charset=us-ascii\n\n\n" + ciphertext() + "\n"),
+            protection::inline_pgp);
+}
+
+TEST(Detect, DecodesTheTransferEncodingBeforeLookingForArmor) {
+  std::string qp;
+  for (char c : ciphertext()) qp += c == '=' ? std::string("=3D") : std::string(1, c);
+  EXPECT_EQ(detect("Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n" + qp),
+            protection::inline_pgp);
+}
+
+TEST(Detect, QuotedArmorAmongTextIsNotEncryption) {
+  EXPECT_EQ(detect("Subject: re\n\nYou wrote:\n" + ciphertext() + "\nThanks!\n"), protection::none);
+  EXPECT_EQ(detect("Content-Type: multipart/mixed; boundary=b\n\n--b\n\n" + ciphertext() +
+                   "\n--b\n\nclear text\n--b--\n"),
+            protection::none);
+}
+
+TEST(Detect, AmbiguousContentTypeMeansEncrypt) {
+  EXPECT_EQ(detect("Content-Type: text/plain\nContent-Type: text/html\n\n" + ciphertext()),
+            protection::none);
+}
+
+TEST(Detect, InlineArmorInANonTextPartIsNotInlinePgp) {
+  EXPECT_EQ(detect("Content-Type: application/octet-stream\n\n" + ciphertext()), protection::none);
+}
+
+}  // namespace
+}  // namespace gpgseal

@@ -1,0 +1,19 @@
+#!/bin/bash
+# Installs everything gpgseal needs to build, test and run on Debian 12, as root.
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config
+  libgpgme-dev libgmime-3.0-dev libboost-program-options-dev libgtest-dev
+  gnupg
+  # The end-to-end tests deliver through a real, private Dovecot instance.
+  dovecot-core dovecot-sieve dovecot-lmtpd
+  python3
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: run as root (it calls apt-get)" >&2
+  exit 1
+fi
+apt-get update -q
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}"

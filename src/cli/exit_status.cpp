@@ -25,9 +25,12 @@ int exit_status_for(error_kind kind) noexcept {
 }
 
 int exit_status_for(const filter_outcome& outcome) noexcept {
+  if (outcome.action != filter_action::failed) return EX_OK;
+  // Retrying cannot make an empty input a message.
+  if (outcome.reason == pass_reason::empty_input) return EX_DATAERR;
   // A failure under the `fail` policy asks the caller to try again later,
   // whatever went wrong: the message itself is intact upstream.
-  return outcome.action == filter_action::failed ? EX_TEMPFAIL : EX_OK;
+  return EX_TEMPFAIL;
 }
 
 }  // namespace gpgseal::cli

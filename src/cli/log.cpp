@@ -34,10 +34,10 @@ std::string verdict(const filter_outcome& outcome) {
   return outcome.detail;
 }
 
-bool is_problem(const filter_outcome& outcome) {
-  return outcome.action == filter_action::failed ||
-         (outcome.action == filter_action::passed_through &&
-          outcome.reason != pass_reason::already_encrypted);
+// Errors reach stderr, which Dovecot logs at Error level; a missing key is
+// the configured policy at work, so it goes to syslog only.
+bool is_error(const filter_outcome& outcome) {
+  return outcome.error.has_value() || outcome.action == filter_action::failed;
 }
 
 }  // namespace
@@ -57,10 +57,11 @@ void message_log::outcome(const filter_outcome& outcome,
                      "; " + std::to_string(outcome.bytes_in) + " bytes in, " +
                      std::to_string(outcome.bytes_out) + " bytes out, " + std::to_string(elapsed) +
                      " ms";
-  bool problem = is_problem(outcome);
-  int priority = !problem ? LOG_INFO : outcome.error ? LOG_ERR : LOG_WARNING;
+  bool unencrypted = outcome.action != filter_action::encrypted &&
+                     outcome.reason != pass_reason::already_encrypted;
+  int priority = is_error(outcome) ? LOG_ERR : unencrypted ? LOG_NOTICE : LOG_INFO;
   syslog(priority, "%s", text.c_str());
-  if (problem) std::cerr << "gpgseal: " << text << std::endl;
+  if (is_error(outcome)) std::cerr << "gpgseal: " << text << std::endl;
 }
 
 void message_log::failure(const std::string& text) {

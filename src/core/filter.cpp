@@ -40,6 +40,12 @@ filter_outcome by_policy(on_failure policy, pass_reason reason, std::string deta
   return outcome;
 }
 
+std::string bracketed(const std::vector<std::string>& addresses) {
+  std::string text;
+  for (const auto& a : addresses) text += (text.empty() ? "<" : ", <") + a + ">";
+  return text;
+}
+
 sealed_message encrypt_to_temp(int spool_fd, const message_layout& layout, gpgme_ctx_t ctx,
                                const key_selection& keys, const filter_options& options) {
   sealed_message sealed;
@@ -67,6 +73,14 @@ sealed_message seal(const spooled_input& spool, const filter_options& options) {
     return {passed(pass_reason::already_encrypted, describe(found)), {}, 0};
   }
   check_keyring_directory(options.gnupg_home);
+  if (!has_public_keyring(options.gnupg_home)) {
+    // gpg would create an empty keyring file in the user's directory.
+    return {by_policy(options.on_missing_key, pass_reason::no_key,
+                      "no usable encryption key for " + bracketed(options.addresses) + " in " +
+                          options.gnupg_home + " (it holds no public keyring)",
+                      std::nullopt),
+            {}, 0};
+  }
   auto ctx = make_gpg_context(options.gnupg_home);
   key_selection keys = select_keys(ctx.get(), options.addresses);
   if (!keys.complete()) {
@@ -108,7 +122,9 @@ filter_outcome run_filter(int in_fd, int out_fd, const filter_options& options) 
   spooled_input spool = spool_input(in_fd, options.temp_dir);
   if (!spool.complete) return handle_unspooled(spool, in_fd, out_fd, options);
   if (spool.size == 0) {
-    return by_policy(options.on_error, pass_reason::empty_input,
+    // Whatever the policy: an empty message is no message, and exiting 0
+    // with empty output would make Dovecot store a 0-byte mail.
+    return by_policy(on_failure::fail, pass_reason::empty_input,
                      "empty input: there is no message on standard input", error_kind::data);
   }
   sealed_message sealed = seal_or_fail(spool, options);

@@ -31,6 +31,13 @@ void check_keyring_directory(const std::string& gnupg_home) {
   }
 }
 
+bool has_public_keyring(const std::string& gnupg_home) {
+  for (const char* name : {"/pubring.kbx", "/pubring.gpg"}) {
+    if (::access((gnupg_home + name).c_str(), F_OK) == 0) return true;
+  }
+  return false;
+}
+
 namespace {
 
 void check(gpgme_error_t err, const std::string& what) {

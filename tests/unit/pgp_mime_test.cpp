@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "support/mail_check.hpp"
+#include "support/process.hpp"
 #include "support/run_core.hpp"
 #include "support/test_keyring.hpp"
 
@@ -154,7 +156,18 @@ TEST(PgpMime, AnUnwritableTempDirPassesTheOriginalThrough) {
 TEST(PgpMime, EmptyInputWritesNothing) {
   auto run = seal_for_alice("");
   EXPECT_EQ(run.outcome.reason, pass_reason::empty_input);
+  EXPECT_EQ(run.outcome.action, filter_action::failed);
   EXPECT_TRUE(run.output.empty());
+}
+
+TEST(PgpMime, AKeyringDirectoryWithoutKeysIsMissingKeyAndStaysUntouched) {
+  std::string home = test::make_temp_dir();
+  auto run = test::run_core(simple, test::options_for(home, {"alice@example.org"}));
+  EXPECT_EQ(run.outcome.reason, pass_reason::no_key);
+  EXPECT_NE(run.outcome.detail.find("holds no public keyring"), std::string::npos);
+  EXPECT_EQ(run.output, simple);
+  EXPECT_TRUE(std::filesystem::is_empty(home));
+  test::remove_tree(home);
 }
 
 TEST(PgpMime, AlreadyEncryptedIsPassedThroughUnchanged) {

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Check one message Dovecot stored after the gpgseal filter ran.
+
+Usage:
+  check_stored.py encrypted ORIGINAL STORED CLIENT_GNUPGHOME
+  check_stored.py unchanged ORIGINAL STORED
+
+encrypted: STORED must be RFC 3156 PGP/MIME whose outer header is ORIGINAL's
+  header without its Content-* fields (byte for byte, same order), plus
+  X-Gpgit-Executed: True; and whose decrypted payload (with the secret key in
+  CLIENT_GNUPGHOME) is exactly ORIGINAL's Content-* fields, a blank line and
+  ORIGINAL's body.
+unchanged: STORED must be ORIGINAL.
+
+Line ends are compared as LF: Dovecot stores LF (mail_save_crlf = no) and the
+filter sees CRLF. Before the original's first field STORED may carry the
+fields delivery itself prepends (LMTP: Return-Path, Delivered-To, Received).
+Exits 0 on success; otherwise prints why on stdout and exits 1.
+"""
+
+import difflib
+import email.parser
+import email.policy
+import subprocess
+import sys
+
+DELIVERY_FIELDS = {b"return-path", b"delivered-to", b"received"}
+GPG_TIMEOUT_SECONDS = 60
+
+
+class Mismatch(Exception):
+    pass
+
+
+def to_lf(data: bytes) -> bytes:
+    return data.replace(b"\r\n", b"\n")
+
+
+def split_message(data: bytes) -> tuple[list[bytes], bytes]:
+    """Header fields (each with its folded lines and LF) and the body."""
+    fields: list[bytes] = []
+    lines = data.split(b"\n")
+    for i, line in enumerate(lines):
+        if line == b"":
+            return fields, b"\n".join(lines[i + 1:])
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += line + b"\n"
+        else:
+            fields.append(line + b"\n")
+    return fields, b""
+
+
+def name_of(field: bytes) -> bytes:
+    return field.split(b":", 1)[0].strip().lower()
+
+
+def is_content(field: bytes) -> bool:
+    return name_of(field).startswith(b"content-")
+
+
+def show(fields: list[bytes]) -> str:
+    return "".join(f.decode("latin-1") for f in fields)
+
+
+def diff(expected: bytes, actual: bytes) -> str:
+    lines = difflib.unified_diff(
+        expected.decode("latin-1").splitlines(keepends=True),
+        actual.decode("latin-1").splitlines(keepends=True),
+        "expected", "actual", n=1)
+    return "".join(list(lines)[:40])
+
+
+def strip_delivery_prefix(stored: list[bytes], matches) -> list[bytes]:
+    """The stored fields after the prefix delivery added, or raise."""
+    for k in range(len(stored) + 1):
+        if matches(stored[k:]):
+            return stored[k:]
+        if k < len(stored) and name_of(stored[k]) not in DELIVERY_FIELDS:
+            break
+    raise Mismatch
+
+
+def check_unchanged(original: bytes, stored: bytes) -> None:
+    o_fields, o_body = split_message(original)
+    s_fields, s_body = split_message(stored)
+    try:
+        strip_delivery_prefix(s_fields, lambda rest: rest == o_fields)
+    except Mismatch:
+        raise Mismatch("header changed; stored header was:\n" + show(s_fields))
+    if s_body != o_body:
+        raise Mismatch("body changed:\n" + diff(o_body, s_body))
+
+
+def outer_kept_fields(rest: list[bytes], o_fields: list[bytes]) -> list[bytes]:
+    """Outer fields that must equal the original's non-Content-* fields."""
+    had_mime_version = any(name_of(f) == b"mime-version" for f in o_fields)
+    kept = []
+    for f in rest:
+        added = is_content(f) or name_of(f) == b"x-gpgit-executed"
+        # RFC 2045 §4: a MIME message needs MIME-Version; adding it is fine.
+        added |= name_of(f) == b"mime-version" and not had_mime_version
+        if not added:
+            kept.append(f)
+    return kept
+
+
+def check_outer_header(o_fields: list[bytes], s_fields: list[bytes]) -> None:
+    for name in (b"subject", b"from"):
+        for f in o_fields:
+            if name_of(f) == name and f not in s_fields:
+                raise Mismatch(f"{name.decode()} not in clear outside: {f!r}")
+    plain = [f for f in o_fields if not is_content(f)]
+    try:
+        rest = strip_delivery_prefix(
+            s_fields, lambda r: outer_kept_fields(r, o_fields) == plain)
+    except Mismatch:
+        raise Mismatch("outer header is not the original's non-Content-* "
+                       "fields; stored header was:\n" + show(s_fields))
+    markers = [f for f in rest if name_of(f) == b"x-gpgit-executed"]
+    if [f.split(b":", 1)[1].strip() for f in markers] != [b"True"]:
+        raise Mismatch(f"want one 'X-Gpgit-Executed: True', got {markers!r}")
+    outer_content = {name_of(f) for f in rest if is_content(f)}
+    if not outer_content <= {b"content-type", b"content-transfer-encoding"}:
+        raise Mismatch(f"Content-* fields left outside: {outer_content!r}")
+
+
+def armored_part(stored: bytes) -> bytes:
+    """RFC 3156 §4 structure; returns the armored PGP MESSAGE."""
+    msg = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(
+        stored)
+    if msg.get_content_type() != "multipart/encrypted":
+        raise Mismatch(f"top level is {msg.get_content_type()}")
+    if msg.get_param("protocol") != "application/pgp-encrypted":
+        raise Mismatch(f"protocol is {msg.get_param('protocol')!r}")
+    parts = msg.get_payload()
+    if not isinstance(parts, list) or len(parts) != 2:
+        raise Mismatch("multipart/encrypted does not have exactly 2 parts")
+    control, data = parts
+    if control.get_content_type() != "application/pgp-encrypted":
+        raise Mismatch(f"part 1 is {control.get_content_type()}")
+    if "Version: 1" not in control.get_payload():
+        raise Mismatch("part 1 lacks 'Version: 1'")
+    if data.get_content_type() != "application/octet-stream":
+        raise Mismatch(f"part 2 is {data.get_content_type()}")
+    armor = data.get_payload(decode=True)
+    if not (armor.lstrip().startswith(b"-----BEGIN PGP MESSAGE-----")
+            and armor.rstrip().endswith(b"-----END PGP MESSAGE-----")):
+        raise Mismatch("part 2 is not an ASCII-armored PGP MESSAGE")
+    return armor
+
+
+def decrypt(armor: bytes, gnupghome: str) -> bytes:
+    result = subprocess.run(
+        ["gpg", "--homedir", gnupghome, "--batch", "--no-tty", "--quiet",
+         "--decrypt"],
+        input=armor, capture_output=True, timeout=GPG_TIMEOUT_SECONDS)
+    if result.returncode != 0:
+        raise Mismatch("gpg --decrypt failed: "
+                       + result.stderr.decode(errors="replace"))
+    return result.stdout
+
+
+def check_encrypted(original: bytes, stored_raw: bytes, gnupghome: str) -> None:
+    o_fields, o_body = split_message(original)
+    s_fields, _ = split_message(to_lf(stored_raw))
+    armor = armored_part(stored_raw)
+    check_outer_header(o_fields, s_fields)
+    payload = to_lf(decrypt(armor, gnupghome))
+    expected = b"".join(f for f in o_fields if is_content(f)) + b"\n" + o_body
+    if payload != expected:
+        raise Mismatch("decrypted payload differs:\n" + diff(expected, payload))
+
+
+def main() -> int:
+    mode, args = sys.argv[1] if len(sys.argv) > 1 else "", sys.argv[2:]
+    if not ((mode == "encrypted" and len(args) == 3)
+            or (mode == "unchanged" and len(args) == 2)):
+        print(__doc__, file=sys.stderr)
+        return 64
+    original = to_lf(open(args[0], "rb").read())
+    stored = open(args[1], "rb").read()
+    try:
+        if mode == "encrypted":
+            check_encrypted(original, stored, args[2])
+        else:
+            check_unchanged(original, to_lf(stored))
+    except Mismatch as why:
+        print(why)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,11 +2,11 @@
 // arguments, the message encrypted (or unchanged) on stdout.
 //
 // parse → validate → run the core filter → map the outcome to an exit status.
-#include <signal.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -133,7 +133,7 @@ int run(const command_line& cl) {
 
 int main(int argc, char** argv) {
   // A closed stdout must be an EPIPE error we report, not a silent death.
-  ::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGPIPE, SIG_IGN);
   command_line cl;
   try {
     cl = parse(argc, argv);

@@ -19,7 +19,7 @@ class armor_scanner {
   // True if everything fed is one armored encrypted message.
   bool finish();
   // True once the text can no longer be one; further input changes nothing.
-  bool rejected() const noexcept { return state_ == state::rejected; }
+  [[nodiscard]] bool rejected() const noexcept { return state_ == state::rejected; }
 
  private:
   enum class state { before, armor_headers, radix64, after, rejected };

@@ -20,7 +20,7 @@ using detail::gobject_ptr;
 namespace {
 
 // Longer Content-Type values are not something an encrypting client writes.
-constexpr std::size_t max_content_type_field = 64 * 1024;
+constexpr std::size_t max_content_type_field = std::size_t{64} * 1024;
 
 std::vector<const header_field*> fields_named(const message_layout& layout, const char* name) {
   std::vector<const header_field*> found;

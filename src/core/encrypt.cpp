@@ -49,7 +49,11 @@ detail::data_ptr make_data(gpgme_data_cbs* callbacks, bridge& b) {
   gpgme_data_t raw = nullptr;
   gpgme_error_t err = gpgme_data_new_from_cbs(&raw, callbacks, &b);
   if (err) throw error(error_kind::unavailable, "cannot create GPGME data: " + gpg_error_text(err));
-  return detail::data_ptr(raw);
+  detail::data_ptr data(raw);
+  // GPGME moves callback data in 4 KiB steps by default: tens of thousands of
+  // reads, writes and polls for a large message, on top of gpg's own work.
+  gpgme_data_set_flag(data.get(), "io-buffer-size", "262144");
+  return data;
 }
 
 std::string key_list(const std::vector<recipient_key>& keys) {

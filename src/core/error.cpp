@@ -5,7 +5,7 @@
 namespace gpgseal {
 
 error system_error(const std::string& what, int errnum) {
-  return error(error_kind::io, what + ": " + std::strerror(errnum));
+  return {error_kind::io, what + ": " + std::strerror(errnum)};
 }
 
 }  // namespace gpgseal

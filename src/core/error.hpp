@@ -20,7 +20,7 @@ enum class error_kind {
 class error : public std::runtime_error {
  public:
   error(error_kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
-  error_kind kind() const noexcept { return kind_; }
+  [[nodiscard]] error_kind kind() const noexcept { return kind_; }
 
  private:
   error_kind kind_;

@@ -94,7 +94,7 @@ namespace {
 bool try_sendfile(int from, std::uint64_t& offset, std::uint64_t& length, int to,
                   const std::string& what) {
   while (length > 0) {
-    off_t off = static_cast<off_t>(offset);
+    auto off = static_cast<off_t>(offset);
     ssize_t n = ::sendfile(to, from, &off, length > (1u << 30) ? (1u << 30) : length);
     if (n < 0) {
       if (errno == EINTR) continue;

@@ -23,7 +23,7 @@ class unique_fd {
   unique_fd& operator=(const unique_fd&) = delete;
   ~unique_fd();
 
-  int get() const noexcept { return fd_; }
+  [[nodiscard]] int get() const noexcept { return fd_; }
   int release() noexcept;
   explicit operator bool() const noexcept { return fd_ >= 0; }
 
@@ -54,7 +54,7 @@ class fd_writer {
   void write(std::string_view bytes);
   void write(const void* data, std::size_t size);
   void flush();
-  std::uint64_t bytes_written() const noexcept { return written_; }
+  [[nodiscard]] std::uint64_t bytes_written() const noexcept { return written_; }
 
  private:
   int fd_;

@@ -31,7 +31,7 @@ class gobject_ptr {
   gobject_ptr& operator=(const gobject_ptr&) = delete;
   ~gobject_ptr() { reset(); }
 
-  T* get() const noexcept { return p_; }
+  [[nodiscard]] T* get() const noexcept { return p_; }
   explicit operator bool() const noexcept { return p_ != nullptr; }
   void reset() noexcept {
     if (p_) g_object_unref(p_);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -66,10 +67,10 @@ std::string gpg_diagnostics(gpgme_ctx_t ctx) {
   if (gpgme_op_getauditlog(ctx, data.get(), GPGME_AUDITLOG_DIAG)) return "";
   std::string text;
   gpgme_data_seek(data.get(), 0, SEEK_SET);
-  char buffer[4096];
-  ssize_t n;
-  while ((n = gpgme_data_read(data.get(), buffer, sizeof buffer)) > 0) {
-    text.append(buffer, static_cast<std::size_t>(n));
+  std::array<char, 4096> buffer{};
+  ssize_t n = 0;
+  while ((n = gpgme_data_read(data.get(), buffer.data(), buffer.size())) > 0) {
+    text.append(buffer.data(), static_cast<std::size_t>(n));
   }
   return text;
 }

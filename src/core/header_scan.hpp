@@ -18,7 +18,7 @@ namespace gpgseal {
 struct byte_range {
   std::uint64_t offset = 0;
   std::uint64_t length = 0;
-  std::uint64_t end() const noexcept { return offset + length; }
+  [[nodiscard]] std::uint64_t end() const noexcept { return offset + length; }
 };
 
 struct header_field {

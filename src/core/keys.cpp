@@ -1,5 +1,6 @@
 #include "core/keys.hpp"
 
+#include <array>
 #include <ctime>
 #include <optional>
 
@@ -12,12 +13,12 @@ namespace gpgseal {
 namespace {
 
 std::string utc_date(long seconds) {
-  std::time_t t = static_cast<std::time_t>(seconds);
+  auto t = static_cast<std::time_t>(seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char text[16];
-  std::strftime(text, sizeof text, "%Y-%m-%d", &tm);
-  return text;
+  std::array<char, 16> text{};
+  std::strftime(text.data(), text.size(), "%Y-%m-%d", &tm);
+  return text.data();
 }
 
 std::optional<std::string> encryption_subkey_problem(gpgme_key_t key) {

@@ -30,9 +30,9 @@ struct key_selection {
   std::vector<std::string> addresses_without_key;
   std::vector<rejected_key> rejected;
 
-  bool complete() const noexcept { return addresses_without_key.empty(); }
+  [[nodiscard]] bool complete() const noexcept { return addresses_without_key.empty(); }
   // "no usable encryption key for <a@b> in DIR (key 0xFPR expired 2025-01-01)".
-  std::string describe_missing(const std::string& gnupg_home) const;
+  [[nodiscard]] std::string describe_missing(const std::string& gnupg_home) const;
 };
 
 // Lists keys through `ctx` (one gpg run for all addresses). Throws

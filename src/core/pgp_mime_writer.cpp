@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cerrno>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -37,7 +38,7 @@ std::string make_boundary() {
     }
     got += static_cast<std::size_t>(n);
   }
-  static constexpr char hex[] = "0123456789abcdef";
+  constexpr std::string_view hex = "0123456789abcdef";
   std::string boundary = "gpgseal.";
   for (unsigned char byte : random) {
     boundary += hex[byte >> 4];

@@ -28,6 +28,7 @@ struct command_line {
   bool help = false;
   bool version = false;
   std::optional<std::string> gnupg_home;
+  gpgseal::cli::log_destination log = gpgseal::cli::log_destination::syslog;
   std::vector<std::string> addresses;
 };
 
@@ -37,7 +38,10 @@ po::options_description visible_options() {
       ("help,h", "print this help and exit")
       ("version", "print the version and exit")
       ("gnupghome", po::value<std::string>()->value_name("DIR"),
-       "keyring directory (default: $GNUPGHOME, else $HOME/.gnupg)");
+       "keyring directory (default: $GNUPGHOME, else $HOME/.gnupg)")
+      ("log", po::value<std::string>()->value_name("WHERE")->default_value("syslog"),
+       "the line per message: syslog, stderr (syslog and stderr) or none; errors always go "
+       "to stderr and syslog");
   return options;
 }
 
@@ -50,6 +54,14 @@ void print_help(std::ostream& out) {
       << "\nA key is used for an address only if one of its valid user IDs has exactly\n"
          "that address and it has a usable encryption subkey. On any error the original\n"
          "message is written unchanged and the reason goes to stderr and syslog.\n";
+}
+
+gpgseal::cli::log_destination log_destination_from(const std::string& value) {
+  using gpgseal::cli::log_destination;
+  if (value == "syslog") return log_destination::syslog;
+  if (value == "stderr") return log_destination::syslog_and_stderr;
+  if (value == "none") return log_destination::none;
+  throw po::invalid_option_value("--log " + value + " (use syslog, stderr or none)");
 }
 
 command_line parse(int argc, char** argv) {
@@ -65,6 +77,7 @@ command_line parse(int argc, char** argv) {
   cl.version = vm.count("version") > 0;
   if (vm.count("gnupghome")) cl.gnupg_home = vm["gnupghome"].as<std::string>();
   if (vm.count("address")) cl.addresses = vm["address"].as<std::vector<std::string>>();
+  cl.log = log_destination_from(vm["log"].as<std::string>());
   return cl;
 }
 
@@ -117,7 +130,7 @@ gpgseal::filter_options filter_options_from(const command_line& cl) {
 }
 
 int run(const command_line& cl) {
-  gpgseal::cli::message_log log;
+  gpgseal::cli::message_log log(cl.log);
   try {
     auto outcome = gpgseal::run_filter(STDIN_FILENO, STDOUT_FILENO, filter_options_from(cl));
     log.outcome(outcome, cl.addresses);

@@ -42,7 +42,8 @@ bool is_error(const filter_outcome& outcome) {
 
 }  // namespace
 
-message_log::message_log() : start_(std::chrono::steady_clock::now()) {
+message_log::message_log(log_destination destination)
+    : destination_(destination), start_(std::chrono::steady_clock::now()) {
   openlog("gpgseal", LOG_PID, LOG_MAIL);
 }
 
@@ -60,8 +61,11 @@ void message_log::outcome(const filter_outcome& outcome,
   bool unencrypted = outcome.action != filter_action::encrypted &&
                      outcome.reason != pass_reason::already_encrypted;
   int priority = is_error(outcome) ? LOG_ERR : unencrypted ? LOG_NOTICE : LOG_INFO;
-  syslog(priority, "%s", text.c_str());
-  if (is_error(outcome)) std::cerr << "gpgseal: " << text << std::endl;
+  bool error = is_error(outcome);
+  if (error || destination_ != log_destination::none) syslog(priority, "%s", text.c_str());
+  if (error || destination_ == log_destination::syslog_and_stderr) {
+    std::cerr << "gpgseal: " << text << std::endl;
+  }
 }
 
 void message_log::failure(const std::string& text) {

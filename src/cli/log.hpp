@@ -11,9 +11,12 @@
 
 namespace gpgseal::cli {
 
+// Where the one line per message goes; errors always go to stderr and syslog.
+enum class log_destination { syslog, syslog_and_stderr, none };
+
 class message_log {
  public:
-  message_log();
+  explicit message_log(log_destination destination);
   ~message_log();
   message_log(const message_log&) = delete;
   message_log& operator=(const message_log&) = delete;
@@ -23,6 +26,7 @@ class message_log {
   void failure(const std::string& text);
 
  private:
+  log_destination destination_;
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -109,7 +109,7 @@ filter_outcome handle_unspooled(const spooled_input& spool, int in_fd, int out_f
   filter_outcome outcome = by_policy(options.on_error, pass_reason::error,
                                      "cannot spool the message: " + spool.failure, error_kind::io);
   if (outcome.action == filter_action::passed_through) {
-    pass_through_unspooled(spool, in_fd, out_fd);
+    outcome.bytes_in = outcome.bytes_out = pass_through_unspooled(spool, in_fd, out_fd);
   } else {
     drain_input(in_fd);
   }

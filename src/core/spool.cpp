@@ -51,16 +51,19 @@ spooled_input spool_input(int in_fd, const std::string& temp_dir) {
   return spool;
 }
 
-void pass_through_unspooled(const spooled_input& spool, int in_fd, int out_fd) {
+std::uint64_t pass_through_unspooled(const spooled_input& spool, int in_fd, int out_fd) {
   const std::string what = "the message to standard output";
   if (spool.file && spool.size > 0) copy_range(spool.file.get(), 0, spool.size, out_fd, what);
   write_all(out_fd, spool.unwritten.data(), spool.unwritten.size(), what);
+  std::uint64_t total = spool.size + spool.unwritten.size();
   std::array<char, chunk_size> buffer{};
   for (;;) {
     std::size_t n = read_some(in_fd, buffer.data(), buffer.size());
     if (n == 0) break;
     write_all(out_fd, buffer.data(), n, what);
+    total += n;
   }
+  return total;
 }
 
 void drain_input(int in_fd) {

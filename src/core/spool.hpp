@@ -25,7 +25,8 @@ spooled_input spool_input(int in_fd, const std::string& temp_dir);
 
 // Copies the input to `out_fd` after a spooling failure: the spooled bytes, the
 // bytes in hand, then the rest of `in_fd` as it arrives. Throws error(io).
-void pass_through_unspooled(const spooled_input& spool, int in_fd, int out_fd);
+// Returns the number of bytes written.
+std::uint64_t pass_through_unspooled(const spooled_input& spool, int in_fd, int out_fd);
 
 // Reads `in_fd` to its end and discards it: a filter that exits before reading
 // all its input makes Dovecot's LMTP delivery fail. Throws error(io).

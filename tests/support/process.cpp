@@ -55,6 +55,9 @@ void pump(int in, int out, int err, const std::string& input, const process_opti
     close(in);
     in = -1;
   }
+  // Non-blocking, so a child that writes a lot before reading all its input
+  // cannot leave both sides waiting on each other.
+  if (in >= 0) fcntl(in, F_SETFL, fcntl(in, F_GETFL) | O_NONBLOCK);
   char buffer[65536];
   while (in >= 0 || out >= 0 || err >= 0) {
     pollfd fds[3] = {{in, POLLOUT, 0}, {out, POLLIN, 0}, {err, POLLIN, 0}};
@@ -66,7 +69,8 @@ void pump(int in, int out, int err, const std::string& input, const process_opti
       std::size_t chunk = options.input_chunk ? options.input_chunk : input.size() - written;
       ssize_t n = write(in, input.data() + written, std::min(chunk, input.size() - written));
       if (n > 0) written += static_cast<std::size_t>(n);
-      if (n < 0 || written == input.size()) {
+      bool retry = n < 0 && (errno == EAGAIN || errno == EINTR);
+      if ((n < 0 && !retry) || written == input.size()) {
         close(in);
         in = -1;
       }

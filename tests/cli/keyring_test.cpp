@@ -1,0 +1,158 @@
+// Which keyring directory the binary uses (--gnupghome, then $GNUPGHOME, then
+// $HOME/.gnupg — Dovecot sets only HOME) and what it does when that directory
+// is missing or unreadable: the message passes through unchanged, and stderr
+// names the directory.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli/cli_support.hpp"
+#include "support/mail_check.hpp"
+
+namespace gpgseal::test::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr unsigned nobody_uid = 65534;
+
+void expect_encrypted(const process_result& r, const std::string& input) {
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_TRUE(round_trips(input, r.out, shared_keys().ring));
+}
+
+void expect_passed_through(const process_result& r, const std::string& input,
+                           const std::string& named_in_stderr) {
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, input);
+  EXPECT_NE(r.err.find(named_in_stderr), std::string::npos) << r.err;
+}
+
+// A HOME whose .gnupg is a symlink to the shared test keyring.
+class home_with_keyring {
+ public:
+  home_with_keyring() { fs::create_directory_symlink(shared_keys().ring.home(), home_ / ".gnupg"); }
+  const std::string& path() const noexcept { return home_.path(); }
+
+ private:
+  scratch_dir home_;
+};
+
+// The keyring's files and directories (not the agent's sockets) in `to`.
+void copy_keyring(const std::string& from, const std::string& to) {
+  for (const auto& entry : fs::recursive_directory_iterator(from)) {
+    fs::path target = to / fs::relative(entry.path(), from);
+    if (entry.is_directory()) {
+      fs::create_directory(target);
+    } else if (entry.is_regular_file()) {
+      fs::copy_file(entry.path(), target);
+    }
+  }
+}
+
+TEST(CliKeyring, MissingDirectoryPassesThroughNamingIt) {
+  const std::string input = plain_message();
+  process_result r = run_gpgseal({"--gnupghome", "/nonexistent/x", "alice@example.org"}, input);
+  expect_passed_through(r, input, "/nonexistent/x");
+}
+
+TEST(CliKeyring, DirectoryThatIsAFilePassesThroughNamingIt) {
+  scratch_dir dir;
+  write_file(dir / "not-a-dir", "");
+  const std::string input = plain_message();
+  process_result r = run_gpgseal({"--gnupghome", dir / "not-a-dir", "alice@example.org"}, input);
+  expect_passed_through(r, input, dir / "not-a-dir");
+}
+
+TEST(CliKeyring, EmptyDirectoryPassesThroughForMissingKey) {
+  scratch_dir home;
+  const std::string input = plain_message();
+  process_result r =
+      run_gpgseal({"--log", "stderr", "--gnupghome", home.path(), "alice@example.org"}, input);
+  expect_passed_through(r, input, "no usable encryption key for <alice@example.org>");
+  EXPECT_TRUE(fs::is_empty(home.path())) << "gpg must not create a keyring there";
+  EXPECT_NE(r.err.find(home.path()), std::string::npos) << r.err;
+}
+
+// As root the directory is a copy owned by root, 0700, and the binary runs as
+// nobody (from a copy nobody can reach) without HOME; otherwise it is chmod 000.
+TEST(CliKeyring, UnreadableDirectoryPassesThroughNamingIt) {
+  scratch_dir keyring;
+  scratch_dir bin;
+  const std::string input = plain_message();
+  process_options options = only_env({"PATH=/usr/local/bin:/usr/bin:/bin"});
+  std::string binary = gpgseal_binary;
+  if (::geteuid() == 0) {
+    copy_keyring(shared_keys().ring.home(), keyring.path());
+    ASSERT_EQ(::chmod(keyring.path().c_str(), 0700), 0);
+    binary = bin / "gpgseal";
+    fs::copy_file(gpgseal_binary, binary);
+    ASSERT_EQ(::chmod(binary.c_str(), 0755), 0);
+    ASSERT_EQ(::chmod(bin.path().c_str(), 0755), 0);
+    options.run_as_uid = nobody_uid;
+  } else {
+    ASSERT_EQ(::chmod(keyring.path().c_str(), 0), 0);
+  }
+  process_result r =
+      run_process({binary, "--gnupghome", keyring.path(), "alice@example.org"}, input, options);
+  ::chmod(keyring.path().c_str(), 0700);
+  expect_passed_through(r, input, keyring.path());
+}
+
+TEST(CliKeyring, OptionBeatsEnvironment) {
+  const std::string input = plain_message();
+  process_result r = run_gpgseal(
+      with_shared_ring({"alice@example.org"}), input,
+      only_env({path_variable(), "GNUPGHOME=/nonexistent/gnupghome", "HOME=/nonexistent/home"}));
+  expect_encrypted(r, input);
+}
+
+TEST(CliKeyring, GnupghomeVariableBeatsHome) {
+  const std::string input = plain_message();
+  process_result r = run_gpgseal(
+      {"alice@example.org"}, input,
+      only_env({path_variable(), "GNUPGHOME=" + shared_keys().ring.home(),
+                "HOME=/nonexistent/home"}));
+  expect_encrypted(r, input);
+
+  home_with_keyring home;
+  r = run_gpgseal({"alice@example.org"}, input,
+                  only_env({path_variable(), "GNUPGHOME=/nonexistent/gnupghome",
+                            "HOME=" + home.path()}));
+  expect_passed_through(r, input, "/nonexistent/gnupghome");
+}
+
+// Dovecot's environment for a Sieve filter: HOME and nothing else.
+TEST(CliKeyring, HomeAloneFindsDotGnupg) {
+  home_with_keyring home;
+  const std::string input = plain_message();
+  process_result r =
+      run_gpgseal({"alice@example.org"}, input, only_env({"HOME=" + home.path()}));
+  expect_encrypted(r, input);
+}
+
+TEST(CliKeyring, EmptyGnupghomeVariableFallsBackToHome) {
+  home_with_keyring home;
+  const std::string input = plain_message();
+  process_result r = run_gpgseal({"alice@example.org"}, input,
+                                 only_env({"GNUPGHOME=", "HOME=" + home.path()}));
+  expect_encrypted(r, input);
+}
+
+TEST(CliKeyring, NoResolvableDirectoryPassesThrough) {
+  const std::string input = plain_message();
+  for (const auto& env : std::vector<std::vector<std::string>>{{}, {path_variable()}}) {
+    SCOPED_TRACE(env.empty() ? "empty environment" : "PATH only");
+    process_result r = run_gpgseal({"alice@example.org"}, input, only_env(env));
+    expect_passed_through(r, input, "keyring directory");
+  }
+}
+
+}  // namespace
+}  // namespace gpgseal::test::cli

@@ -42,9 +42,9 @@ bool is_error(const filter_outcome& outcome) {
 
 }  // namespace
 
-message_log::message_log(log_destination destination)
+message_log::message_log(log_destination destination, int facility)
     : destination_(destination), start_(std::chrono::steady_clock::now()) {
-  openlog("gpgseal", LOG_PID, LOG_MAIL);
+  openlog("gpgseal", LOG_PID, facility);
 }
 
 message_log::~message_log() { closelog(); }

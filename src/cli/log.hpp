@@ -16,7 +16,8 @@ enum class log_destination { syslog, syslog_and_stderr, none };
 
 class message_log {
  public:
-  explicit message_log(log_destination destination);
+  // `facility` is a syslog LOG_* facility value.
+  message_log(log_destination destination, int facility);
   ~message_log();
   message_log(const message_log&) = delete;
   message_log& operator=(const message_log&) = delete;

@@ -2,11 +2,13 @@
 
 #include <exception>
 
+#include "core/deadline.hpp"
 #include "core/detect.hpp"
 #include "core/encrypt.hpp"
 #include "core/fd_io.hpp"
 #include "core/gpg_context.hpp"
 #include "core/header_scan.hpp"
+#include "core/keyring_dir.hpp"
 #include "core/keys.hpp"
 #include "core/library_init.hpp"
 #include "core/payload.hpp"
@@ -64,7 +66,18 @@ sealed_message encrypt_to_temp(int spool_fd, const message_layout& layout, gpgme
   return sealed;
 }
 
-sealed_message seal(const spooled_input& spool, const filter_options& options) {
+std::string keyring_for(const filter_options& options) {
+  if (!options.gnupg_home_is_template) return options.gnupg_home;
+  return expand_keyring_template(options.gnupg_home, options.addresses.at(0));
+}
+
+sealed_message missing_key(const filter_options& options, std::string detail) {
+  return {by_policy(options.on_missing_key, pass_reason::no_key, std::move(detail), std::nullopt),
+          {}, 0};
+}
+
+sealed_message seal(const spooled_input& spool, const filter_options& options,
+                    deadline_watchdog& watchdog) {
   initialise_libraries();
   const int fd = spool.file.get();
   message_layout layout = scan_message(fd, spool.size);
@@ -72,36 +85,63 @@ sealed_message seal(const spooled_input& spool, const filter_options& options) {
   if (found != protection::none) {
     return {passed(pass_reason::already_encrypted, describe(found)), {}, 0};
   }
-  check_keyring_directory(options.gnupg_home);
-  if (!has_public_keyring(options.gnupg_home)) {
+  const std::string home = keyring_for(options);
+  check_keyring_directory(home);
+  if (!has_public_keyring(home)) {
     // gpg would create an empty keyring file in the user's directory.
-    return {by_policy(options.on_missing_key, pass_reason::no_key,
-                      "no usable encryption key for " + bracketed(options.addresses) + " in " +
-                          options.gnupg_home + " (it holds no public keyring)",
-                      std::nullopt),
-            {}, 0};
+    return missing_key(options, "no usable encryption key for " + bracketed(options.addresses) +
+                                    " in " + home + " (it holds no public keyring)");
   }
-  auto ctx = make_gpg_context(options.gnupg_home);
+  auto ctx = make_gpg_context(home);
+  deadline_cancel_scope cancel_at_deadline(watchdog,
+                                           [c = ctx.get()] { gpgme_cancel_async(c); });
   key_selection keys = select_keys(ctx.get(), options.addresses);
-  if (!keys.complete()) {
-    return {by_policy(options.on_missing_key, pass_reason::no_key,
-                      keys.describe_missing(options.gnupg_home), std::nullopt),
-            {}, 0};
-  }
+  if (!keys.complete()) return missing_key(options, keys.describe_missing(home));
   return encrypt_to_temp(fd, layout, ctx.get(), keys, options);
 }
 
-sealed_message seal_or_fail(const spooled_input& spool, const filter_options& options) {
+sealed_message seal_or_fail(const spooled_input& spool, const filter_options& options,
+                            deadline_watchdog& watchdog) {
   auto failed = [&](const std::string& why, error_kind kind) {
     return sealed_message{by_policy(options.on_error, pass_reason::error, why, kind), {}, 0};
   };
   try {
-    return seal(spool, options);
+    return seal(spool, options, watchdog);
   } catch (const error& e) {
     return failed(e.what(), e.kind());
   } catch (const std::exception& e) {
     return failed(std::string("internal error: ") + e.what(), error_kind::software);
   }
+}
+
+std::string seconds(std::chrono::milliseconds ms) {
+  std::string text = std::to_string(ms.count() / 1000);
+  if (ms.count() % 1000 != 0) text += "." + std::to_string(ms.count() % 1000 / 100);
+  return text + " s";
+}
+
+// A run stopped by the deadline may fail in any way (gpg killed mid-listing
+// looks like "no key"): whatever it returned, it is reported as the timeout.
+sealed_message seal_within_limits(const spooled_input& spool, const filter_options& options,
+                                  deadline_watchdog& watchdog) {
+  auto failed = [&](pass_reason reason, const std::string& why, error_kind kind) {
+    return sealed_message{by_policy(options.on_error, reason, why, kind), {}, 0};
+  };
+  if (options.max_size > 0 && spool.size > options.max_size) {
+    return failed(pass_reason::too_large,
+                  "message of " + std::to_string(spool.size) + " bytes is larger than --max-size " +
+                      std::to_string(options.max_size),
+                  error_kind::data);
+  }
+  sealed_message sealed;
+  if (!watchdog.expired()) sealed = seal_or_fail(spool, options, watchdog);
+  if (watchdog.expired() && sealed.outcome.action != filter_action::encrypted) {
+    return failed(pass_reason::timed_out,
+                  "gave up at the --timeout of " + seconds(watchdog.budget()) +
+                      " and stopped gpg; message not encrypted",
+                  error_kind::tempfail);
+  }
+  return sealed;
 }
 
 filter_outcome handle_unspooled(const spooled_input& spool, int in_fd, int out_fd,
@@ -119,6 +159,7 @@ filter_outcome handle_unspooled(const spooled_input& spool, int in_fd, int out_f
 }  // namespace
 
 filter_outcome run_filter(int in_fd, int out_fd, const filter_options& options) {
+  deadline_watchdog watchdog(options.timeout);
   spooled_input spool = spool_input(in_fd, options.temp_dir);
   if (!spool.complete) return handle_unspooled(spool, in_fd, out_fd, options);
   if (spool.size == 0) {
@@ -127,7 +168,7 @@ filter_outcome run_filter(int in_fd, int out_fd, const filter_options& options) 
     return by_policy(on_failure::fail, pass_reason::empty_input,
                      "empty input: there is no message on standard input", error_kind::data);
   }
-  sealed_message sealed = seal_or_fail(spool, options);
+  sealed_message sealed = seal_within_limits(spool, options, watchdog);
   filter_outcome outcome = std::move(sealed.outcome);
   outcome.bytes_in = spool.size;
   const std::string what = "the message to standard output";

@@ -4,6 +4,7 @@
 // maps the outcome to an exit status and a log line.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,15 +21,18 @@ enum class on_failure {
 
 struct filter_options {
   std::vector<std::string> addresses;  // plain mailboxes, checked by the caller
-  std::string gnupg_home;              // the keyring directory, already resolved
+  std::string gnupg_home;              // the keyring directory, or a template if flagged
+  bool gnupg_home_is_template = false; // expand %u %n %d for the first address
   std::string temp_dir = "/tmp";       // where the input is spooled
   on_failure on_missing_key = on_failure::pass;
   on_failure on_error = on_failure::pass;
+  std::chrono::milliseconds timeout{0};  // for the whole run; 0: none
+  std::uint64_t max_size = 0;            // larger messages are errors; 0: no limit
 };
 
 enum class filter_action { encrypted, passed_through, failed };
 
-enum class pass_reason { none, already_encrypted, no_key, empty_input, error };
+enum class pass_reason { none, already_encrypted, no_key, empty_input, too_large, timed_out, error };
 
 struct filter_outcome {
   filter_action action = filter_action::failed;
@@ -44,7 +48,8 @@ struct filter_outcome {
 // complete: the encrypted message, or the original bytes, or (policy `fail`)
 // nothing. Neither descriptor is closed. Failures inside become outcomes; only
 // a failure to write `out_fd` itself, after which nothing sensible can be
-// written, throws error(io).
+// written, throws error(io). With a timeout, the children it started (gpg)
+// are stopped when it runs out, and the run ends by the `on_error` policy.
 filter_outcome run_filter(int in_fd, int out_fd, const filter_options& options);
 
 }  // namespace gpgseal

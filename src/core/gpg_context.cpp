@@ -1,6 +1,5 @@
 #include "core/gpg_context.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -14,29 +13,6 @@ namespace gpgseal {
 
 std::string gpg_error_text(gpgme_error_t err) {
   return std::string(gpgme_strsource(err)) + ": " + gpgme_strerror(err);
-}
-
-void check_keyring_directory(const std::string& gnupg_home) {
-  if (gnupg_home.empty()) throw error(error_kind::config, "no keyring directory is set");
-  struct stat st {};
-  if (::stat(gnupg_home.c_str(), &st) != 0) {
-    throw error(error_kind::config,
-                "keyring directory " + gnupg_home + " is unusable: " + std::strerror(errno));
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    throw error(error_kind::config, "keyring directory " + gnupg_home + " is not a directory");
-  }
-  if (::access(gnupg_home.c_str(), R_OK | X_OK) != 0) {
-    throw error(error_kind::config,
-                "keyring directory " + gnupg_home + " is unreadable: " + std::strerror(errno));
-  }
-}
-
-bool has_public_keyring(const std::string& gnupg_home) {
-  for (const char* name : {"/pubring.kbx", "/pubring.gpg"}) {
-    if (::access((gnupg_home + name).c_str(), F_OK) == 0) return true;
-  }
-  return false;
 }
 
 namespace {

@@ -10,13 +10,6 @@
 
 namespace gpgseal {
 
-// Checks that `gnupg_home` is a directory this process can read and enter.
-// Throws error(config) naming the directory and the problem.
-void check_keyring_directory(const std::string& gnupg_home);
-
-// True if the directory holds a public keyring (pubring.kbx or pubring.gpg).
-bool has_public_keyring(const std::string& gnupg_home);
-
 // Requires initialise_libraries(). Throws error(unavailable) if GPGME fails.
 detail::context_ptr make_gpg_context(const std::string& gnupg_home);
 

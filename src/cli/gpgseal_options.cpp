@@ -42,6 +42,16 @@ po::options_description visible_options() {
        "to stderr and syslog")
       ("syslog-facility", text()->value_name("NAME")->default_value("mail"),
        "mail, user, daemon or local0..local7");
+  po::options_description gpgit("gpgit compatibility");
+  gpgit.add_options()
+      ("encrypt-mode", text()->value_name("MODE")->default_value("pgpmime"),
+       "pgpmime; prefer-inline (inline PGP for a single text/plain part, else PGP/MIME); "
+       "inline-or-plain (inline PGP for a single text/plain part, else unchanged)")
+      ("inline-flatten", "with an inline mode: reduce multipart/alternative and "
+                         "multipart/related mail to its text/plain part first (lossy)")
+      ("skip-smime", "accepted; S/MIME encrypted mail is always passed through")
+      ("skip-ms-bug", "accepted; PGP/MIME mangled by Microsoft Exchange is always passed through");
+  options.add(gpgit);
   return options;
 }
 
@@ -58,6 +68,13 @@ log_destination log_from(const std::string& value) {
   if (value == "stderr") return log_destination::syslog_and_stderr;
   if (value == "none") return log_destination::none;
   usage("--log " + value + ": use syslog, stderr or none");
+}
+
+encrypt_mode mode_from(const std::string& value) {
+  if (value == "pgpmime") return encrypt_mode::pgp_mime;
+  if (value == "prefer-inline") return encrypt_mode::prefer_inline;
+  if (value == "inline-or-plain") return encrypt_mode::inline_or_plain;
+  usage("--encrypt-mode " + value + ": use pgpmime, prefer-inline or inline-or-plain");
 }
 
 int facility_from(const std::string& value) {
@@ -108,6 +125,9 @@ void validate(const gpgseal_command& command) {
       usage("'" + address + "' is not a plain mailbox address: " + *problem);
     }
   }
+  if (command.inline_flatten && command.mode == encrypt_mode::pgp_mime) {
+    usage("--inline-flatten needs --encrypt-mode prefer-inline or inline-or-plain");
+  }
   if (command.gnupg_home && command.home_from_passwd) {
     usage("--gnupghome and --home-from-passwd exclude each other");
   }
@@ -134,6 +154,8 @@ gpgseal_command command_from(const po::variables_map& vm) {
   if (vm.count("max-size")) command.max_size = bytes_from(value_of(vm, "max-size"));
   command.log = log_from(value_of(vm, "log"));
   command.syslog_facility = facility_from(value_of(vm, "syslog-facility"));
+  command.mode = mode_from(value_of(vm, "encrypt-mode"));
+  command.inline_flatten = vm.count("inline-flatten") > 0;
   if (vm.count("address")) command.addresses = vm["address"].as<std::vector<std::string>>();
   return command;
 }
@@ -199,6 +221,8 @@ filter_options filter_options_for(const gpgseal_command& command) {
   options.on_error = command.on_error;
   options.timeout = std::chrono::milliseconds(std::llround(command.timeout_seconds * 1000));
   options.max_size = command.max_size;
+  options.mode = command.mode;
+  options.inline_flatten = command.inline_flatten;
   return options;
 }
 

@@ -24,6 +24,8 @@ struct gpgseal_command {
   std::uint64_t max_size = 0;
   log_destination log = log_destination::syslog;
   int syslog_facility = 0;  // a LOG_* facility value
+  encrypt_mode mode = encrypt_mode::pgp_mime;
+  bool inline_flatten = false;
   std::vector<std::string> addresses;
 };
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -147,6 +148,18 @@ void fd_writer::flush() {
   if (used_ == 0) return;
   write_all(fd_, buffer_.data(), used_, what_);
   used_ = 0;
+}
+
+void copy_range_to(fd_writer& out, int fd, std::uint64_t offset, std::uint64_t length) {
+  std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1 << 16)));
+  std::uint64_t done = 0;
+  while (done < length) {
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length - done, buffer.size()));
+    std::size_t got = pread_full(fd, buffer.data(), want, offset + done);
+    if (got == 0) throw error(error_kind::io, "the spooled message ended early");
+    out.write(buffer.data(), got);
+    done += got;
+  }
 }
 
 }  // namespace gpgseal

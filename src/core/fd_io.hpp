@@ -64,4 +64,8 @@ class fd_writer {
   std::uint64_t written_ = 0;
 };
 
+// Appends `length` bytes of `fd` from `offset` to `out` through a bounded
+// buffer. Throws error(io), also if the file is shorter than that.
+void copy_range_to(fd_writer& out, int fd, std::uint64_t offset, std::uint64_t length);
+
 }  // namespace gpgseal

@@ -1,6 +1,7 @@
 #include "core/filter.hpp"
 
 #include <exception>
+#include <functional>
 
 #include "core/deadline.hpp"
 #include "core/detect.hpp"
@@ -8,6 +9,7 @@
 #include "core/fd_io.hpp"
 #include "core/gpg_context.hpp"
 #include "core/header_scan.hpp"
+#include "core/inline_pgp.hpp"
 #include "core/keyring_dir.hpp"
 #include "core/keys.hpp"
 #include "core/library_init.hpp"
@@ -48,22 +50,41 @@ std::string bracketed(const std::vector<std::string>& addresses) {
   return text;
 }
 
-sealed_message encrypt_to_temp(int spool_fd, const message_layout& layout, gpgme_ctx_t ctx,
-                               const key_selection& keys, const filter_options& options) {
+// Writes a whole encrypted message, through `write`, into a new temp file.
+sealed_message seal_into_temp(const filter_options& options, const key_selection& keys,
+                              const std::function<void(fd_writer&)>& write) {
   sealed_message sealed;
   sealed.file = make_unlinked_temp_file(options.temp_dir);
   fd_writer writer(sealed.file.get(),
                    "the encrypted message to a temporary file in " + options.temp_dir);
-  pgp_mime_writer mime(writer, spool_fd, layout, make_boundary());
-  mime.write_head();
-  payload_source payload(spool_fd, layout);
-  encrypt_stream(ctx, keys.keys, payload, mime);
-  mime.write_tail();
+  write(writer);
   writer.flush();
   sealed.size = writer.bytes_written();
   sealed.outcome.action = filter_action::encrypted;
   for (const auto& key : keys.keys) sealed.outcome.fingerprints.push_back(key.fingerprint);
   return sealed;
+}
+
+sealed_message encrypt_pgp_mime(int spool_fd, const message_layout& layout, gpgme_ctx_t ctx,
+                                const key_selection& keys, const filter_options& options) {
+  return seal_into_temp(options, keys, [&](fd_writer& writer) {
+    pgp_mime_writer mime(writer, spool_fd, layout, make_boundary());
+    mime.write_head();
+    payload_source payload(spool_fd, layout);
+    encrypt_stream(ctx, keys.keys, payload, mime);
+    mime.write_tail();
+  });
+}
+
+sealed_message encrypt_inline(int spool_fd, const message_layout& layout, gpgme_ctx_t ctx,
+                              const key_selection& keys, const inline_text& text,
+                              const filter_options& options) {
+  return seal_into_temp(options, keys, [&](fd_writer& writer) {
+    inline_writer message(writer, spool_fd, layout, text);
+    message.write_head();
+    gmime_source plain(text.decoded.get());
+    encrypt_stream(ctx, keys.keys, plain, message);
+  });
 }
 
 std::string keyring_for(const filter_options& options) {
@@ -85,6 +106,15 @@ sealed_message seal(const spooled_input& spool, const filter_options& options,
   if (found != protection::none) {
     return {passed(pass_reason::already_encrypted, describe(found)), {}, 0};
   }
+  std::optional<inline_text> text;
+  if (options.mode != encrypt_mode::pgp_mime) {
+    text = find_inline_text(fd, layout, options.inline_flatten);
+    if (!text && options.mode == encrypt_mode::inline_or_plain) {
+      return {passed(pass_reason::not_inline,
+                     "not a single text/plain part, and --encrypt-mode is inline-or-plain"),
+              {}, 0};
+    }
+  }
   const std::string home = keyring_for(options);
   check_keyring_directory(home);
   if (!has_public_keyring(home)) {
@@ -97,7 +127,8 @@ sealed_message seal(const spooled_input& spool, const filter_options& options,
                                            [c = ctx.get()] { gpgme_cancel_async(c); });
   key_selection keys = select_keys(ctx.get(), options.addresses);
   if (!keys.complete()) return missing_key(options, keys.describe_missing(home));
-  return encrypt_to_temp(fd, layout, ctx.get(), keys, options);
+  if (text) return encrypt_inline(fd, layout, ctx.get(), keys, *text, options);
+  return encrypt_pgp_mime(fd, layout, ctx.get(), keys, options);
 }
 
 sealed_message seal_or_fail(const spooled_input& spool, const filter_options& options,

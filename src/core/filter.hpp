@@ -19,6 +19,12 @@ enum class on_failure {
   fail,  // write nothing; the caller signals a temporary failure
 };
 
+enum class encrypt_mode {
+  pgp_mime,         // always RFC 3156 PGP/MIME
+  prefer_inline,    // inline PGP for a single text/plain part, else PGP/MIME
+  inline_or_plain,  // inline PGP for a single text/plain part, else unchanged
+};
+
 struct filter_options {
   std::vector<std::string> addresses;  // plain mailboxes, checked by the caller
   std::string gnupg_home;              // the keyring directory, or a template if flagged
@@ -28,11 +34,22 @@ struct filter_options {
   on_failure on_error = on_failure::pass;
   std::chrono::milliseconds timeout{0};  // for the whole run; 0: none
   std::uint64_t max_size = 0;            // larger messages are errors; 0: no limit
+  encrypt_mode mode = encrypt_mode::pgp_mime;
+  bool inline_flatten = false;  // gpgit's lossy reduction to one text/plain part
 };
 
 enum class filter_action { encrypted, passed_through, failed };
 
-enum class pass_reason { none, already_encrypted, no_key, empty_input, too_large, timed_out, error };
+enum class pass_reason {
+  none,
+  already_encrypted,
+  no_key,
+  not_inline,  // inline-or-plain, and the message is not one text/plain part
+  empty_input,
+  too_large,
+  timed_out,
+  error,
+};
 
 struct filter_outcome {
   filter_action action = filter_action::failed;

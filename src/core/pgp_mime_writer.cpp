@@ -61,15 +61,7 @@ void pgp_mime_writer::line(const std::string& text) {
 }
 
 void pgp_mime_writer::copy_field(const byte_range& range, bool has_line_end) {
-  std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(range.length, 1 << 16)));
-  std::uint64_t done = 0;
-  while (done < range.length) {
-    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(range.length - done, buffer.size()));
-    std::size_t got = pread_full(spool_fd_, buffer.data(), want, range.offset + done);
-    if (got == 0) throw error(error_kind::io, "the spooled message ended early");
-    out_.write(buffer.data(), got);
-    done += got;
-  }
+  copy_range_to(out_, spool_fd_, range.offset, range.length);
   if (!has_line_end) out_.write(eol_);
 }
 

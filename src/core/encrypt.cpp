@@ -6,18 +6,37 @@
 
 #include "core/error.hpp"
 #include "core/gpg_context.hpp"
+#include "core/gpgme_loop.hpp"
 #include "core/gpgme_handles.hpp"
 
 namespace gpgseal {
 
 namespace {
 
-// Carries the two ends and the first exception through GPGME's C callbacks.
+// Carries the two ends and the first exception through GPGME's C callbacks,
+// and keeps the end of the ciphertext to check that gpg finished it.
 struct bridge {
   byte_source* source;
   byte_sink* sink;
   std::exception_ptr failure;
+  std::string tail;
+
+  void remember(const char* data, std::size_t size) {
+    tail.append(data, size);
+    if (tail.size() > 128) tail.erase(0, tail.size() - 128);
+  }
 };
+
+// GPGME reports success when gpg dies after writing part of its output (its
+// encrypt status handler never checks that encryption ended). gpg writes the
+// armor's end line only after all data and the checksum, so a result that
+// does not end with it is incomplete.
+bool ends_with_armor_end(std::string tail) {
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
+  static const std::string end_line = "-----END PGP MESSAGE-----";
+  return tail.size() >= end_line.size() &&
+         tail.compare(tail.size() - end_line.size(), end_line.size(), end_line) == 0;
+}
 
 ssize_t read_shim(void* handle, void* buffer, size_t size) noexcept {
   auto* b = static_cast<bridge*>(handle);
@@ -34,6 +53,7 @@ ssize_t write_shim(void* handle, const void* buffer, size_t size) noexcept {
   auto* b = static_cast<bridge*>(handle);
   try {
     b->sink->write(static_cast<const char*>(buffer), size);
+    b->remember(static_cast<const char*>(buffer), size);
     return static_cast<ssize_t>(size);
   } catch (...) {
     b->failure = std::current_exception();
@@ -76,18 +96,24 @@ std::string invalid_recipients(gpgme_ctx_t ctx) {
 
 void encrypt_stream(gpgme_ctx_t ctx, const std::vector<recipient_key>& keys, byte_source& source,
                     byte_sink& sink) {
-  bridge b{&source, &sink, nullptr};
+  bridge b{&source, &sink, nullptr, {}};
   auto plain = make_data(&source_callbacks, b);
   auto cipher = make_data(&sink_callbacks, b);
   std::vector<gpgme_key_t> recipients;
   for (const auto& k : keys) recipients.push_back(k.key.get());
   recipients.push_back(nullptr);
-  gpgme_error_t err = gpgme_op_encrypt(ctx, recipients.data(), GPGME_ENCRYPT_ALWAYS_TRUST,
-                                       plain.get(), cipher.get());
+  gpgme_error_t err = run_on_own_loop(ctx, [&] {
+    return gpgme_op_encrypt_start(ctx, recipients.data(), GPGME_ENCRYPT_ALWAYS_TRUST, plain.get(),
+                                  cipher.get());
+  });
   if (b.failure) std::rethrow_exception(b.failure);
   if (err) {
     throw error(error_kind::unavailable, "gpg failed to encrypt to " + key_list(keys) + ": " +
                                              gpg_error_text(err) + invalid_recipients(ctx));
+  }
+  if (!ends_with_armor_end(b.tail)) {
+    throw error(error_kind::unavailable, "gpg stopped before finishing the encrypted message to " +
+                                             key_list(keys) + " (killed or crashed)");
   }
 }
 

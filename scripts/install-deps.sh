@@ -9,6 +9,8 @@ packages=(
   # The end-to-end tests deliver through a real, private Dovecot instance.
   dovecot-core dovecot-sieve dovecot-lmtpd
   python3
+  # ps, for the end-to-end tests' check that no process is left behind.
+  procps
 )
 
 if [ "$(id -u)" -ne 0 ]; then

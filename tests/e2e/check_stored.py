@@ -4,6 +4,7 @@
 Usage:
   check_stored.py encrypted ORIGINAL STORED CLIENT_GNUPGHOME
   check_stored.py unchanged ORIGINAL STORED
+  check_stored.py armor STORED > armored.asc
 
 encrypted: STORED must be RFC 3156 PGP/MIME whose outer header is ORIGINAL's
   header without its Content-* fields (byte for byte, same order), plus
@@ -11,6 +12,8 @@ encrypted: STORED must be RFC 3156 PGP/MIME whose outer header is ORIGINAL's
   CLIENT_GNUPGHOME) is exactly ORIGINAL's Content-* fields, a blank line and
   ORIGINAL's body.
 unchanged: STORED must be ORIGINAL.
+armor: STORED must be RFC 3156 PGP/MIME; writes its armored PGP MESSAGE to
+  stdout (for gpg --list-packets, or a decryption that must fail).
 
 Line ends are compared as LF: Dovecot stores LF (mail_save_crlf = no) and the
 filter sees CRLF. Before the original's first field STORED may carry the
@@ -173,13 +176,16 @@ def check_encrypted(original: bytes, stored_raw: bytes, gnupghome: str) -> None:
 
 def main() -> int:
     mode, args = sys.argv[1] if len(sys.argv) > 1 else "", sys.argv[2:]
-    if not ((mode == "encrypted" and len(args) == 3)
-            or (mode == "unchanged" and len(args) == 2)):
+    arity = {"encrypted": 3, "unchanged": 2, "armor": 1}
+    if arity.get(mode) != len(args):
         print(__doc__, file=sys.stderr)
         return 64
-    original = to_lf(open(args[0], "rb").read())
-    stored = open(args[1], "rb").read()
     try:
+        if mode == "armor":
+            sys.stdout.buffer.write(armored_part(open(args[0], "rb").read()))
+            return 0
+        original = to_lf(open(args[0], "rb").read())
+        stored = open(args[1], "rb").read()
         if mode == "encrypted":
             check_encrypted(original, stored, args[2])
         else:

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -37,9 +38,15 @@ int usage_error(const std::string& text) {
 
 int run(const gpgseal::cli::gpgseal_command& command) {
   gpgseal::cli::message_log log(command.log, command.syslog_facility);
+  gpgseal::filter_options options = gpgseal::cli::filter_options_for(command);
+  // A run stuck past its deadline: report and leave before Dovecot kills us,
+  // which would lose the message.
+  options.on_abandoned = [&](const gpgseal::filter_outcome& outcome) {
+    log.outcome(outcome, command.addresses);
+    std::_Exit(gpgseal::cli::exit_status_for(outcome));
+  };
   try {
-    auto outcome = gpgseal::run_filter(STDIN_FILENO, STDOUT_FILENO,
-                                       gpgseal::cli::filter_options_for(command));
+    auto outcome = gpgseal::run_filter(STDIN_FILENO, STDOUT_FILENO, options);
     log.outcome(outcome, command.addresses);
     return gpgseal::cli::exit_status_for(outcome);
   } catch (const gpgseal::error& e) {

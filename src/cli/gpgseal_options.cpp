@@ -93,9 +93,10 @@ int facility_from(const std::string& value) {
 double seconds_from(const std::string& value) {
   char* end = nullptr;
   double seconds = std::strtod(value.c_str(), &end);
-  if (value.empty() || *end != '\0' || !std::isfinite(seconds) || seconds <= 0 ||
+  // Below a millisecond the deadline would round to none at all.
+  if (value.empty() || *end != '\0' || !std::isfinite(seconds) || seconds < 0.001 ||
       seconds > 86400) {
-    usage("--timeout " + value + ": use a number of seconds greater than 0 (at most 86400)");
+    usage("--timeout " + value + ": use a number of seconds from 0.001 to 86400");
   }
   return seconds;
 }

@@ -19,6 +19,8 @@ namespace {
 // After SIGTERM, gpg normally exits at once; a process stuck in the kernel
 // gets SIGKILL after this grace period.
 constexpr std::chrono::milliseconds grace{300};
+// After SIGKILL, the stopped operation has this long to come back.
+constexpr std::chrono::milliseconds stuck_after{2000};
 
 // /proc/self/task/*/children lists the children of every thread of ours.
 template <class Visit>
@@ -102,6 +104,11 @@ bool deadline_watchdog::set_cancel(std::function<void()> cancel) {
   return true;
 }
 
+void deadline_watchdog::set_last_resort(std::function<void()> last_resort) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  last_resort_ = std::move(last_resort);
+}
+
 void deadline_watchdog::clear_cancel() noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   cancel_ = nullptr;
@@ -122,9 +129,11 @@ void deadline_watchdog::watch() {
   if (wake_.wait_for(lock, budget_, [this] { return stopping_; })) return;
   expired_ = true;
   if (cancel_) cancel_();
-  if (signal_children(SIGTERM) == 0) return;
+  signal_children(SIGTERM);
   if (wake_.wait_for(lock, grace, [this] { return stopping_; })) return;
   signal_children(SIGKILL);
+  if (wake_.wait_for(lock, stuck_after, [this] { return stopping_; })) return;
+  if (last_resort_) last_resort_();
 }
 
 }  // namespace gpgseal

@@ -37,6 +37,11 @@ class deadline_watchdog {
   bool set_cancel(std::function<void()> cancel);
   void clear_cancel() noexcept;
 
+  // Runs `last_resort` (from the watchdog's thread) if the work is still not
+  // done well after the deadline, although gpg was stopped: the thread doing
+  // it is stuck where nothing else can reach it. It should end the process.
+  void set_last_resort(std::function<void()> last_resort);
+
  private:
   void watch();
 
@@ -46,6 +51,7 @@ class deadline_watchdog {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::function<void()> cancel_;
+  std::function<void()> last_resort_;
   std::thread thread_;
 };
 

@@ -1,6 +1,8 @@
 #include "core/filter.hpp"
 
+#include <atomic>
 #include <exception>
+#include <thread>
 #include <functional>
 
 #include "core/deadline.hpp"
@@ -147,7 +149,10 @@ sealed_message seal_or_fail(const spooled_input& spool, const filter_options& op
 
 std::string seconds(std::chrono::milliseconds ms) {
   std::string text = std::to_string(ms.count() / 1000);
-  if (ms.count() % 1000 != 0) text += "." + std::to_string(ms.count() % 1000 / 100);
+  if (long rest = ms.count() % 1000; rest != 0) {
+    std::string fraction = std::to_string(1000 + rest).substr(1);  // three digits
+    text += "." + fraction.substr(0, fraction.find_last_not_of('0') + 1);
+  }
   return text + " s";
 }
 
@@ -189,9 +194,31 @@ filter_outcome handle_unspooled(const spooled_input& spool, int in_fd, int out_f
 
 }  // namespace
 
+// The last resort of a run stuck past its deadline: the policy outcome, from
+// the watchdog's thread, unless the main thread already writes the output.
+void abandon(const spooled_input& spool, int out_fd, const filter_options& options,
+             std::atomic<bool>& output_claimed) {
+  if (output_claimed.exchange(true) || !options.on_abandoned) return;
+  filter_outcome outcome = by_policy(options.on_error, pass_reason::timed_out,
+                                     "stuck after the --timeout, even with gpg stopped",
+                                     error_kind::tempfail);
+  outcome.bytes_in = spool.size;
+  if (outcome.action == filter_action::passed_through && spool.complete) {
+    try {
+      copy_range(spool.file.get(), 0, spool.size, out_fd, "the message to standard output");
+      outcome.bytes_out = spool.size;
+    } catch (const error&) {
+      outcome.action = filter_action::failed;
+    }
+  }
+  options.on_abandoned(outcome);
+}
+
 filter_outcome run_filter(int in_fd, int out_fd, const filter_options& options) {
   deadline_watchdog watchdog(options.timeout);
+  std::atomic<bool> output_claimed{false};
   spooled_input spool = spool_input(in_fd, options.temp_dir);
+  watchdog.set_last_resort([&] { abandon(spool, out_fd, options, output_claimed); });
   if (!spool.complete) return handle_unspooled(spool, in_fd, out_fd, options);
   if (spool.size == 0) {
     // Whatever the policy: an empty message is no message, and exiting 0
@@ -202,6 +229,11 @@ filter_outcome run_filter(int in_fd, int out_fd, const filter_options& options) 
   sealed_message sealed = seal_within_limits(spool, options, watchdog);
   filter_outcome outcome = std::move(sealed.outcome);
   outcome.bytes_in = spool.size;
+  watchdog.set_last_resort(nullptr);
+  if (output_claimed.exchange(true)) {
+    // The watchdog's last resort owns the output and ends the process.
+    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
   const std::string what = "the message to standard output";
   if (outcome.action == filter_action::encrypted) {
     copy_range(sealed.file.get(), 0, sealed.size, out_fd, what);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ enum class encrypt_mode {
   inline_or_plain,  // inline PGP for a single text/plain part, else unchanged
 };
 
+struct filter_outcome;
+
 struct filter_options {
   std::vector<std::string> addresses;  // plain mailboxes, checked by the caller
   std::string gnupg_home;              // the keyring directory, or a template if flagged
@@ -36,6 +39,10 @@ struct filter_options {
   std::uint64_t max_size = 0;            // larger messages are errors; 0: no limit
   encrypt_mode mode = encrypt_mode::pgp_mime;
   bool inline_flatten = false;  // gpgit's lossy reduction to one text/plain part
+  // Called from another thread when the run is stuck well past its timeout,
+  // after the original has been written (policy pass). It must end the
+  // process; if unset, the run keeps waiting.
+  std::function<void(const filter_outcome&)> on_abandoned;
 };
 
 enum class filter_action { encrypted, passed_through, failed };

@@ -51,15 +51,27 @@ std::string gpg_diagnostics(gpgme_ctx_t ctx) {
   return text;
 }
 
+// gpg 2.2's words for a keyring it could not read. Anything else on its
+// stderr, "error opening lockfile" while another delivery holds the lock
+// included, is not a reason to call the keyring broken.
+bool reports_unreadable_keyring(const std::string& line) {
+  static const char* const failures[] = {"keydb_search failed", "keydb_get_keyblock failed",
+                                         "error reading key:", "invalid packet",
+                                         "keyblock resource", "read error"};
+  if (line.find("lock") != std::string::npos) return false;
+  // "error reading key: No public key" is how gpg says a pattern matched nothing.
+  if (line.find("No public key") != std::string::npos) return false;
+  for (const char* failure : failures) {
+    if (line.find(failure) != std::string::npos) return true;
+  }
+  return false;
+}
+
 std::string gpg_error_lines(const std::string& diagnostics) {
   std::istringstream lines(diagnostics);
   std::string joined;
   for (std::string line; std::getline(lines, line);) {
-    bool reports_error =
-        line.find("failed") != std::string::npos || line.find("error") != std::string::npos;
-    // "error reading key: No public key" is how gpg says a pattern matched nothing.
-    if (!reports_error || line.find("No public key") != std::string::npos) continue;
-    joined += (joined.empty() ? "" : "; ") + line;
+    if (reports_unreadable_keyring(line)) joined += (joined.empty() ? "" : "; ") + line;
   }
   return joined;
 }

@@ -17,7 +17,8 @@ detail::context_ptr make_gpg_context(const std::string& gnupg_home);
 // some failures (a corrupt keybox during a key listing) are reported.
 std::string gpg_diagnostics(gpgme_ctx_t ctx);
 
-// The diagnostic lines that report an error, joined by "; ", or "" if none.
+// The diagnostic lines that say the keyring could not be read, joined by
+// "; ", or "" if none.
 std::string gpg_error_lines(const std::string& diagnostics);
 
 // Text of a GPGME error, for messages.

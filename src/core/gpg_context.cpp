@@ -58,7 +58,9 @@ bool reports_unreadable_keyring(const std::string& line) {
   static const char* const failures[] = {"keydb_search failed", "keydb_get_keyblock failed",
                                          "error reading key:", "invalid packet",
                                          "keyblock resource", "read error"};
-  if (line.find("lock") != std::string::npos) return false;
+  for (const char* lock_message : {"lockfile", "waiting for lock", "lock failed"}) {
+    if (line.find(lock_message) != std::string::npos) return false;
+  }
   // "error reading key: No public key" is how gpg says a pattern matched nothing.
   if (line.find("No public key") != std::string::npos) return false;
   for (const char* failure : failures) {

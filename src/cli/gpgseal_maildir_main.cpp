@@ -185,6 +185,9 @@ gpgseal::maildir_options maildir_options_from(const command_line& cl) {
   gpgseal::maildir_options options;
   options.filter.addresses = cl.addresses;
   options.filter.gnupg_home = resolve_gnupg_home(cl);
+  // As for gpgseal: %u, %n and %d expand for the first ADDRESS.
+  options.filter.gnupg_home_is_template =
+      cl.gnupg_home && cl.gnupg_home->find('%') != std::string::npos;
   std::string tmp = env_or_empty("TMPDIR");
   options.filter.temp_dir = tmp.empty() ? "/tmp" : tmp;
   options.filter.mode = *mode_from(cl.encrypt_mode);

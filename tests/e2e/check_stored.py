@@ -3,6 +3,7 @@
 
 Usage:
   check_stored.py encrypted ORIGINAL STORED CLIENT_GNUPGHOME
+  check_stored.py inline ORIGINAL STORED CLIENT_GNUPGHOME [FLATTENED_FROM]
   check_stored.py unchanged ORIGINAL STORED
   check_stored.py armor STORED > armored.asc
 
@@ -11,6 +12,14 @@ encrypted: STORED must be RFC 3156 PGP/MIME whose outer header is ORIGINAL's
   X-Gpgit-Executed: True; and whose decrypted payload (with the secret key in
   CLIENT_GNUPGHOME) is exactly ORIGINAL's Content-* fields, a blank line and
   ORIGINAL's body.
+inline: STORED must be inline PGP (gpgit's --encrypt-mode prefer-inline):
+  the original's header without its Content-* fields (byte for byte, same
+  order), plus X-Gpgit-Executed: True; Content-Transfer-Encoding 7bit; a body
+  that is one armored PGP MESSAGE and decrypts to the decoded text of
+  ORIGINAL's text/plain body. Without FLATTENED_FROM, ORIGINAL is one
+  text/plain part and its Content-Type stays as it was; with it, ORIGINAL was
+  flattened (--inline-flatten) to its first text/plain part, whose type and
+  charset STORED takes, and STORED says X-Gpgit-Flattened-From: FLATTENED_FROM.
 unchanged: STORED must be ORIGINAL.
 armor: STORED must be RFC 3156 PGP/MIME; writes its armored PGP MESSAGE to
   stdout (for gpg --list-packets, or a decryption that must fail).
@@ -22,10 +31,12 @@ Exits 0 on success; otherwise prints why on stdout and exits 1.
 """
 
 import difflib
+import email.message
 import email.parser
 import email.policy
 import subprocess
 import sys
+from typing import Optional
 
 DELIVERY_FIELDS = {b"return-path", b"delivered-to", b"received"}
 GPG_TIMEOUT_SECONDS = 60
@@ -174,10 +185,94 @@ def check_encrypted(original: bytes, stored_raw: bytes, gnupghome: str) -> None:
         raise Mismatch("decrypted payload differs:\n" + diff(expected, payload))
 
 
+def parse(data: bytes) -> email.message.Message:
+    return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(
+        data)
+
+
+def values_of(fields: list[bytes], name: bytes) -> list[bytes]:
+    return [f.split(b":", 1)[1].strip() for f in fields if name_of(f) == name]
+
+
+def text_leaf(original: bytes, flattened: bool) -> email.message.Message:
+    """The part whose decoded text inline encryption must carry."""
+    msg = parse(original)
+    if not flattened:
+        if msg.get_content_type() != "text/plain":
+            raise Mismatch(f"ORIGINAL is {msg.get_content_type()}, not one "
+                           "text/plain part: give FLATTENED_FROM")
+        return msg
+    for part in msg.walk():
+        if part.get_content_type() == "text/plain" and \
+                not part.is_multipart():
+            return part
+    raise Mismatch("ORIGINAL has no text/plain part to flatten to")
+
+
+def check_inline_header(o_fields: list[bytes], s_fields: list[bytes],
+                        leaf: email.message.Message,
+                        flattened_from: Optional[str]) -> list[bytes]:
+    plain = [f for f in o_fields if not is_content(f)]
+
+    def kept(rest: list[bytes]) -> list[bytes]:
+        return outer_kept_fields(
+            [f for f in rest if name_of(f) != b"x-gpgit-flattened-from"],
+            o_fields)
+
+    try:
+        rest = strip_delivery_prefix(s_fields, lambda r: kept(r) == plain)
+    except Mismatch:
+        raise Mismatch("header is not the original's non-Content-* fields "
+                       "plus gpgit's; stored header was:\n" + show(s_fields))
+    if values_of(rest, b"x-gpgit-executed") != [b"True"]:
+        raise Mismatch("want one 'X-Gpgit-Executed: True'; header was:\n"
+                       + show(rest))
+    want = [flattened_from.encode()] if flattened_from else []
+    got = values_of(rest, b"x-gpgit-flattened-from")
+    if got != want:
+        raise Mismatch(f"X-Gpgit-Flattened-From is {got!r}, want {want!r}")
+    if any(v.lower() != b"7bit"
+           for v in values_of(rest, b"content-transfer-encoding")):
+        raise Mismatch("Content-Transfer-Encoding is not 7bit; header was:\n"
+                       + show(rest))
+    if flattened_from is None:
+        if values_of(rest, b"content-type") != \
+                values_of(o_fields, b"content-type"):
+            raise Mismatch("Content-Type changed; header was:\n" + show(rest))
+    else:
+        stored = parse(b"".join(rest) + b"\n")
+        if (stored.get_content_type(), stored.get_content_charset()) != \
+                ("text/plain", leaf.get_content_charset()):
+            raise Mismatch("Content-Type is not the text part's "
+                           f"(text/plain, {leaf.get_content_charset()}): "
+                           + show(rest))
+    return rest
+
+
+def check_inline(original: bytes, stored_raw: bytes, gnupghome: str,
+                 flattened_from: Optional[str]) -> None:
+    o_fields, _ = split_message(original)
+    s_fields, s_body = split_message(to_lf(stored_raw))
+    leaf = text_leaf(original, flattened_from is not None)
+    check_inline_header(o_fields, s_fields, leaf, flattened_from)
+    armor = s_body.strip()
+    if not (armor.startswith(b"-----BEGIN PGP MESSAGE-----")
+            and armor.endswith(b"-----END PGP MESSAGE-----")
+            and armor.count(b"-----BEGIN PGP") == 1):
+        raise Mismatch("body is not one armored PGP MESSAGE:\n"
+                       + s_body[:400].decode("latin-1"))
+    text = to_lf(decrypt(armor, gnupghome))
+    expected = to_lf(leaf.get_payload(decode=True))
+    if text != expected:
+        raise Mismatch("decrypted text differs from the original's decoded "
+                       "text:\n" + diff(expected, text))
+
+
 def main() -> int:
     mode, args = sys.argv[1] if len(sys.argv) > 1 else "", sys.argv[2:]
-    arity = {"encrypted": 3, "unchanged": 2, "armor": 1}
-    if arity.get(mode) != len(args):
+    arity = {"encrypted": (3,), "inline": (3, 4), "unchanged": (2,),
+             "armor": (1,)}
+    if len(args) not in arity.get(mode, ()):
         print(__doc__, file=sys.stderr)
         return 64
     try:
@@ -188,6 +283,9 @@ def main() -> int:
         stored = open(args[1], "rb").read()
         if mode == "encrypted":
             check_encrypted(original, stored, args[2])
+        elif mode == "inline":
+            check_inline(original, stored, args[2],
+                         args[3] if len(args) == 4 else None)
         else:
             check_unchanged(original, to_lf(stored))
     except Mismatch as why:

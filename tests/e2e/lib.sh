@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared by the end-to-end scripts that deliver through a private Dovecot
-# (run.sh, deployment_run.sh). Sourced, never run.
+# (run.sh, deployment_run.sh, gpgit_run.sh). Sourced, never run.
 #
 # Provides: the PASS/FAIL lines and the one summary line; the root check and
 # the bound on the whole run; a mktemp -d directory and a throwaway system
@@ -161,8 +161,10 @@ import_key() {
     </dev/null 2>/dev/null
 }
 
-# Pigeonhole runs programs only from sieve_filter_bin_dir, and the mail user
-# must reach the binary through every parent directory.
+# install_filter BINARY [NAME]: the symlink NAME (default gpgseal) in
+# sieve_filter_bin_dir, the only place Pigeonhole runs programs from; Sieve
+# scripts call the filter by NAME. The mail user must reach the binary
+# through every parent directory.
 install_filter() {
   local binary
   binary=$(realpath "$1")
@@ -170,7 +172,7 @@ install_filter() {
     install -m 0755 "$binary" "$tmp/gpgseal"
     binary=$tmp/gpgseal
   fi
-  ln -s "$binary" "$tmp/filter-bin/gpgseal"
+  ln -s "$binary" "$tmp/filter-bin/${2:-gpgseal}"
 }
 
 # compile_sieve SCRIPT...: copies shipped scripts into $tmp/sieve and

@@ -23,7 +23,8 @@ struct byte_range {
 
 struct header_field {
   byte_range raw;      // the whole field: name, value, continuation lines, line end
-  std::string name;    // lower-case, without trailing white space
+  std::string name;    // lower-case, without trailing white space, at most
+                       // max_kept_name bytes (see below)
   bool has_line_end = true;  // false only for a last line cut off by end of input
 };
 
@@ -31,7 +32,7 @@ struct message_layout {
   std::optional<byte_range> mbox_from;  // a leading "From " envelope line, line end included
   std::vector<header_field> fields;
   std::uint64_t body_offset = 0;        // the blank separator line is not part of the body
-  std::uint64_t size = 0;
+  std::uint64_t size = 0;               // where the entity ends: the body is [body_offset, size)
   bool crlf = false;                    // the first line ends with CRLF
 };
 
@@ -39,8 +40,47 @@ struct message_layout {
 // input, and moving text into the encrypted part is always the safe direction.
 inline constexpr std::size_t max_header_fields = 100000;
 
+// Only this much of a field name is kept: every name the core looks for is
+// shorter, and 100,000 names of 1 KiB each would cost 100 MiB.
+inline constexpr std::size_t max_kept_name = 64;
+
 // Scans `size` bytes of `fd` from offset 0 with pread. Throws error(io).
 message_layout scan_message(int fd, std::uint64_t size);
+
+// Scans a MIME body part (RFC 2046 §5.1) that occupies `range` of `fd`: its
+// header block, then its body. There is no envelope line; offsets are offsets
+// in `fd`. Throws error(io).
+message_layout scan_part(int fd, byte_range range);
+
+// One line of a spooled file, as spool_lines yields it.
+struct spool_line {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;        // including the line end
+  std::string prefix;              // at most line_prefix_limit leading bytes
+  std::size_t line_end_size = 0;   // 0 (end of input), 1 (LF) or 2 (CRLF)
+};
+
+inline constexpr std::size_t line_prefix_limit = 1024;
+
+// Yields the lines of [begin, end) of a spooled file one at a time through a
+// fixed buffer, so a line of any length costs no more memory than its prefix.
+class spool_lines {
+ public:
+  spool_lines(int fd, std::uint64_t begin, std::uint64_t end);
+  // False at the end of the range. Throws error(io).
+  bool next(spool_line& line);
+
+ private:
+  bool fill();
+
+  int fd_;
+  std::uint64_t end_offset_;
+  std::vector<char> buffer_;
+  std::size_t start_ = 0;
+  std::size_t end_ = 0;
+  std::uint64_t position_;
+  char last_byte_ = 0;
+};
 
 // True if a field of this (lower-case) name is a MIME Content-* field.
 bool is_content_field(const std::string& lower_name);

@@ -98,6 +98,33 @@ TEST(Detect, AmbiguousContentTypeMeansEncrypt) {
             protection::none);
 }
 
+std::string exchange_mixed_up(const std::string& first_part, const std::string& version_body,
+                              const std::string& extra = "") {
+  return "Subject: x\nContent-Type: multipart/mixed; boundary=\"EX\"\n\n" + first_part +
+         "--EX\nContent-Type: application/pgp-encrypted; name=\"PGPMIME Versions Identification\"\n"
+         "Content-Description: PGP/MIME version identification\n\n" + version_body +
+         "\n--EX\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\n\n" +
+         ciphertext() + "\n" + extra + "--EX--\n";
+}
+
+TEST(Detect, RecognisesPgpMimeRewrittenByExchange) {
+  const std::string empty_text = "--EX\nContent-Type: text/plain; charset=us-ascii\n\n\n";
+  EXPECT_EQ(detect(exchange_mixed_up(empty_text, "Version: 1")), protection::exchange_pgp_mime);
+  EXPECT_EQ(detect(exchange_mixed_up("", "Version: 1\n")), protection::exchange_pgp_mime);
+}
+
+TEST(Detect, ExchangeShapeWithAnythingInClearIsEncrypted) {
+  EXPECT_EQ(detect(exchange_mixed_up("--EX\nContent-Type: text/plain\n\nsecret words\n",
+                                     "Version: 1")),
+            protection::none);
+  EXPECT_EQ(detect(exchange_mixed_up("", "Version: 1 and a secret")), protection::none);
+  EXPECT_EQ(detect(exchange_mixed_up("", "Version: 1",
+                                     "--EX\nContent-Type: text/plain\n\nan extra part\n")),
+            protection::none);
+  EXPECT_EQ(detect(exchange_mixed_up("--EX\nContent-Type: text/html\n\n\n", "Version: 1")),
+            protection::none);
+}
+
 TEST(Detect, InlineArmorInANonTextPartIsNotInlinePgp) {
   EXPECT_EQ(detect("Content-Type: application/octet-stream\n\n" + ciphertext()), protection::none);
 }

@@ -11,6 +11,8 @@ packages=(
   python3
   # ps, for the end-to-end tests' check that no process is left behind.
   procps
+  # The fuzz targets: clang with libFuzzer and the sanitizer runtimes.
+  clang libclang-rt-14-dev
 )
 
 if [ "$(id -u)" -ne 0 ]; then

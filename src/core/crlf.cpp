@@ -22,4 +22,14 @@ void crlf_encoder::convert(const char* data, std::size_t size, std::string& out)
   }
 }
 
+void line_end_writer::write(const char* data, std::size_t size) {
+  if (!crlf_) {
+    out_.write(data, size);
+    return;
+  }
+  converted_.clear();
+  encoder_.convert(data, size, converted_);
+  out_.write(converted_);
+}
+
 }  // namespace gpgseal

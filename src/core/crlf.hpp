@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string>
 
+#include "core/fd_io.hpp"
+
 namespace gpgseal {
 
 // Turns every LF that is not already preceded by CR into CRLF; CRLF and bare CR
@@ -18,6 +20,20 @@ class crlf_encoder {
 
  private:
   bool last_was_cr_ = false;
+};
+
+// Writes text whose lines end in LF (gpg's armor) to `out` (borrowed),
+// turned into CRLF when the message it goes into uses CRLF.
+class line_end_writer {
+ public:
+  line_end_writer(fd_writer& out, bool crlf) : out_(out), crlf_(crlf) {}
+  void write(const char* data, std::size_t size);
+
+ private:
+  fd_writer& out_;
+  bool crlf_;
+  crlf_encoder encoder_;
+  std::string converted_;
 };
 
 }  // namespace gpgseal

@@ -117,7 +117,8 @@ inline_writer::inline_writer(fd_writer& out, int spool_fd, const message_layout&
       spool_fd_(spool_fd),
       layout_(layout),
       text_(text),
-      eol_(layout.crlf ? "\r\n" : "\n") {}
+      eol_(layout.crlf ? "\r\n" : "\n"),
+      armor_(out, layout.crlf) {}
 
 void inline_writer::line(const std::string& text) {
   out_.write(text);
@@ -152,14 +153,6 @@ void inline_writer::write_head() {
   line("");
 }
 
-void inline_writer::write(const char* data, std::size_t size) {
-  if (!layout_.crlf) {
-    out_.write(data, size);
-    return;
-  }
-  converted_.clear();
-  encoder_.convert(data, size, converted_);
-  out_.write(converted_);
-}
+void inline_writer::write(const char* data, std::size_t size) { armor_.write(data, size); }
 
 }  // namespace gpgseal

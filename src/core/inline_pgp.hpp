@@ -60,8 +60,7 @@ class inline_writer : public byte_sink {
   const message_layout& layout_;
   const inline_text& text_;
   std::string eol_;
-  crlf_encoder encoder_;
-  std::string converted_;
+  line_end_writer armor_;
 };
 
 }  // namespace gpgseal

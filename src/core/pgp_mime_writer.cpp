@@ -53,7 +53,8 @@ pgp_mime_writer::pgp_mime_writer(fd_writer& out, int spool_fd, const message_lay
       spool_fd_(spool_fd),
       layout_(layout),
       boundary_(std::move(boundary)),
-      eol_(layout.crlf ? "\r\n" : "\n") {}
+      eol_(layout.crlf ? "\r\n" : "\n"),
+      armor_(out, layout.crlf) {}
 
 void pgp_mime_writer::line(const std::string& text) {
   out_.write(text);
@@ -91,15 +92,7 @@ void pgp_mime_writer::write_head() {
   line("");
 }
 
-void pgp_mime_writer::write(const char* data, std::size_t size) {
-  if (!layout_.crlf) {
-    out_.write(data, size);
-    return;
-  }
-  converted_.clear();
-  encoder_.convert(data, size, converted_);
-  out_.write(converted_);
-}
+void pgp_mime_writer::write(const char* data, std::size_t size) { armor_.write(data, size); }
 
 void pgp_mime_writer::write_tail() {
   line("");

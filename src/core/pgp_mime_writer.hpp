@@ -35,8 +35,7 @@ class pgp_mime_writer : public byte_sink {
   const message_layout& layout_;
   std::string boundary_;
   std::string eol_;
-  crlf_encoder encoder_;
-  std::string converted_;
+  line_end_writer armor_;
 };
 
 // A boundary that cannot occur in armored text (it contains '.' and '_',

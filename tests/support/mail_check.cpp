@@ -30,7 +30,9 @@ bool has_bare_lf(const std::string& text) {
   return false;
 }
 
-std::string content_of(GMimeObject* part) {
+}  // namespace
+
+std::string decoded_content(GMimeObject* part) {
   GMimeDataWrapper* content = g_mime_part_get_content(GMIME_PART(part));
   GMimeStream* mem = g_mime_stream_mem_new();
   g_mime_data_wrapper_write_to_stream(content, mem);
@@ -39,6 +41,8 @@ std::string content_of(GMimeObject* part) {
   g_object_unref(mem);
   return text;
 }
+
+namespace {
 
 bool type_is(GMimeObject* o, const char* type, const char* subtype) {
   return o && g_mime_content_type_is_type(g_mime_object_get_content_type(o), type, subtype);
@@ -177,12 +181,12 @@ simple_message split_message(const std::string& raw) {
     GMimeObject* version = g_mime_multipart_get_part(GMIME_MULTIPART(top), 0);
     GMimeObject* data = g_mime_multipart_get_part(GMIME_MULTIPART(top), 1);
     if (!type_is(version, "application", "pgp-encrypted") ||
-        to_lf(content_of(version)).find("Version: 1") == std::string::npos) {
+        to_lf(decoded_content(version)).find("Version: 1") == std::string::npos) {
       result = ::testing::AssertionFailure() << "first part is not the version part";
     } else if (!type_is(data, "application", "octet-stream")) {
       result = ::testing::AssertionFailure() << "second part is not application/octet-stream";
     } else if (armored) {
-      *armored = content_of(data);
+      *armored = decoded_content(data);
     }
   }
   g_object_unref(message);

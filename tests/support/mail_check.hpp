@@ -4,6 +4,7 @@
 // input. Ciphertext is never compared.
 #pragma once
 
+#include <gmime/gmime.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -24,6 +25,9 @@ struct simple_message {
 };
 simple_message split_message(const std::string& text);
 std::string field_name(const std::string& field);  // lower-case
+
+// The content of a GMime leaf part with its transfer encoding undone.
+std::string decoded_content(GMimeObject* part);
 
 // Asserts the RFC 3156 §4 structure and returns the armored ciphertext.
 ::testing::AssertionResult has_pgp_mime_structure(const std::string& output,

@@ -20,17 +20,6 @@ namespace {
 
 using test::shared_keys;
 
-std::string decoded(GMimeObject* part) {
-  GMimeDataWrapper* content = g_mime_part_get_content(GMIME_PART(part));
-  if (!content) return "";
-  GMimeStream* mem = g_mime_stream_mem_new();
-  g_mime_data_wrapper_write_to_stream(content, mem);
-  GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-  std::string text(reinterpret_cast<const char*>(bytes->data), bytes->len);
-  g_object_unref(mem);
-  return text;
-}
-
 void collect_text_leaves(GMimeObject* object, std::vector<std::string>& texts) {
   if (GMIME_IS_MULTIPART(object)) {
     for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(object)); ++i) {
@@ -38,7 +27,7 @@ void collect_text_leaves(GMimeObject* object, std::vector<std::string>& texts) {
     }
   } else if (GMIME_IS_PART(object) &&
              g_mime_content_type_is_type(g_mime_object_get_content_type(object), "text", "plain")) {
-    texts.push_back(test::to_lf(decoded(object)));
+    texts.push_back(test::to_lf(test::decoded_content(object)));
   }
 }
 

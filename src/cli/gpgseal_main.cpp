@@ -19,6 +19,26 @@
 
 namespace {
 
+// Says why in one line, then dies by the same signal, so that the caller
+// (Dovecot, an MTA) still sees a filter killed by it and keeps the original.
+// Only async-signal-safe calls here.
+extern "C" void report_and_die(int signal_number) {
+  const char* text = signal_number == SIGTERM ? "gpgseal: stopped by SIGTERM; any output is incomplete\n"
+                     : signal_number == SIGINT ? "gpgseal: stopped by SIGINT; any output is incomplete\n"
+                                               : "gpgseal: stopped by SIGHUP; any output is incomplete\n";
+  std::size_t length = 0;
+  while (text[length] != '\0') ++length;
+  if (::write(STDERR_FILENO, text, length) < 0) {
+    // Nothing more can be said.
+  }
+  std::signal(signal_number, SIG_DFL);
+  std::raise(signal_number);
+}
+
+void report_termination_signals() {
+  for (int signal_number : {SIGTERM, SIGINT, SIGHUP}) std::signal(signal_number, report_and_die);
+}
+
 // Dovecot's LMTP fails a delivery whose filter exits before reading all its
 // input; on a terminal there is nothing to drain and reading would block.
 void drain_stdin_unless_terminal() {
@@ -61,6 +81,7 @@ int run(const gpgseal::cli::gpgseal_command& command) {
 int main(int argc, char** argv) {
   // A closed stdout must be an EPIPE error we report, not a silent death.
   std::signal(SIGPIPE, SIG_IGN);
+  report_termination_signals();
   gpgseal::cli::gpgseal_command command;
   try {
     command = gpgseal::cli::parse_gpgseal_command(argc, argv);

@@ -348,9 +348,9 @@ TEST(HostileEnvironment, SigtermWhileGpgEncryptsLeavesNothingBehind) {
   expect_clean_termination(run, dir / "tmp", dir / "gnupg");
 }
 
-// DISABLED_ until src/cli handles SIGTERM (lead): today gpgseal dies silently,
-// which Dovecot logs only as a failed filter. Contract: one stderr line.
-TEST(HostileEnvironment, DISABLED_SigtermIsReportedOnStderr) {
+// Dovecot logs a filter that dies silently only as failed: one stderr line
+// says why.
+TEST(HostileEnvironment, SigtermIsReportedOnStderr) {
   scratch_dir tmp;
   bool sent = false;
   measured_run run =

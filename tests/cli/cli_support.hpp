@@ -89,6 +89,20 @@ class scratch_dir {
   std::string path_;
 };
 
+// A copy of `binary` that any uid can run: a test that runs it as another
+// user must not depend on where the build directory is (a clone in /root is
+// closed to them). Made once per binary and test program.
+inline std::string runnable_by_anyone(const std::string& binary) {
+  static scratch_dir dir;
+  std::string copy = dir / std::filesystem::path(binary).filename().string();
+  if (!std::filesystem::exists(copy)) {
+    std::filesystem::copy_file(binary, copy);
+    std::filesystem::permissions(copy, std::filesystem::perms(0755));
+    std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
+  }
+  return copy;
+}
+
 // The names left in `dir`, for a failure message that says what leaked.
 inline std::vector<std::string> entries_of(const std::string& dir) {
   std::vector<std::string> names;

@@ -284,7 +284,8 @@ inline measured_run run_gpgseal_measured(
     const std::vector<std::string>& args, const input_pieces& input,
     const launch_options& options = {},
     const std::function<void(pid_t, std::uint64_t)>& while_running = {}) {
-  std::vector<std::string> argv = {gpgseal_binary};
+  std::vector<std::string> argv = {options.uid ? runnable_by_anyone(gpgseal_binary)
+                                               : gpgseal_binary};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_measured(argv, input, options, while_running);
 }

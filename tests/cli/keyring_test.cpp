@@ -84,17 +84,13 @@ TEST(CliKeyring, EmptyDirectoryPassesThroughForMissingKey) {
 // nobody (from a copy nobody can reach) without HOME; otherwise it is chmod 000.
 TEST(CliKeyring, UnreadableDirectoryPassesThroughNamingIt) {
   scratch_dir keyring;
-  scratch_dir bin;
   const std::string input = plain_message();
   process_options options = only_env({"PATH=/usr/local/bin:/usr/bin:/bin"});
   std::string binary = gpgseal_binary;
   if (::geteuid() == 0) {
     copy_keyring(shared_keys().ring.home(), keyring.path());
     ASSERT_EQ(::chmod(keyring.path().c_str(), 0700), 0);
-    binary = bin / "gpgseal";
-    fs::copy_file(gpgseal_binary, binary);
-    ASSERT_EQ(::chmod(binary.c_str(), 0755), 0);
-    ASSERT_EQ(::chmod(bin.path().c_str(), 0755), 0);
+    binary = runnable_by_anyone(gpgseal_binary);
     options.run_as_uid = nobody_uid;
   } else {
     ASSERT_EQ(::chmod(keyring.path().c_str(), 0), 0);

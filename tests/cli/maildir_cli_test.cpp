@@ -197,14 +197,9 @@ TEST(MaildirCli, FailedMessageIsNamedAndExits75) {
   ASSERT_EQ(chmod(unreadable.c_str(), 0), 0);
   process_options as_nobody = only_env({path_variable()});
   as_nobody.run_as_uid = nobody;
-  // The build directory may sit where nobody cannot reach it (a clone in /root).
-  scratch_dir bin;
-  std::string binary = bin / "gpgseal-maildir";
-  std::filesystem::copy_file(maildir_binary, binary);
-  ASSERT_EQ(chmod(binary.c_str(), 0755), 0);
-  ASSERT_EQ(chmod(bin.path().c_str(), 0755), 0);
-  process_result r = run_process(
-      {binary, "--gnupghome", ring.path(), maildir.root(), "alice@example.org"}, "", as_nobody);
+  process_result r = run_process({runnable_by_anyone(maildir_binary), "--gnupghome", ring.path(),
+                                   maildir.root(), "alice@example.org"},
+                                  "", as_nobody);
   EXPECT_EQ(r.exit_code, 75) << r.err;
   EXPECT_TRUE(contains(r.err, unreadable + ": failed: cannot open")) << r.err;
   EXPECT_TRUE(contains(r.out, "encrypted                  1")) << r.err;

@@ -23,9 +23,10 @@ namespace {
 // (Dovecot, an MTA) still sees a filter killed by it and keeps the original.
 // Only async-signal-safe calls here.
 extern "C" void report_and_die(int signal_number) {
-  const char* text = signal_number == SIGTERM ? "gpgseal: stopped by SIGTERM; any output is incomplete\n"
-                     : signal_number == SIGINT ? "gpgseal: stopped by SIGINT; any output is incomplete\n"
-                                               : "gpgseal: stopped by SIGHUP; any output is incomplete\n";
+  const char* text =
+      signal_number == SIGTERM  ? "gpgseal: stopped by SIGTERM; any output is incomplete\n"
+      : signal_number == SIGINT ? "gpgseal: stopped by SIGINT; any output is incomplete\n"
+                                : "gpgseal: stopped by SIGHUP; any output is incomplete\n";
   std::size_t length = 0;
   while (text[length] != '\0') ++length;
   if (::write(STDERR_FILENO, text, length) < 0) {

@@ -22,35 +22,35 @@ namespace {
 po::options_description visible_options() {
   po::options_description options("Options");
   auto text = [] { return po::value<std::string>(); };
-  options.add_options()
-      ("help,h", "print this help and exit")
-      ("version", "print the version and exit")
-      ("gnupghome", text()->value_name("DIR"),
-       "keyring directory; may be a template with %u (address), %n (local part), %d (domain)")
-      ("home-from-passwd", "use ~/.gnupg of the running user from the password database "
-                           "(gpgit's behaviour) instead of $GNUPGHOME or $HOME")
-      ("on-missing-key", text()->value_name("pass|fail")->default_value("pass"),
-       "no usable key: pass the message through unchanged, or fail (exit 75, no output)")
-      ("on-error", text()->value_name("pass|fail")->default_value("pass"),
-       "any error: pass the message through unchanged, or fail (exit 75, no output)")
-      ("timeout", text()->value_name("SECONDS"),
-       "give up after this long, stop gpg, and apply --on-error")
-      ("max-size", text()->value_name("BYTES"),
-       "apply --on-error to larger messages without trying (suffixes K, M, G)")
-      ("log", text()->value_name("WHERE")->default_value("syslog"),
-       "the line per message: syslog, stderr (syslog and stderr) or none; errors always go "
-       "to stderr and syslog")
-      ("syslog-facility", text()->value_name("NAME")->default_value("mail"),
-       "mail, user, daemon or local0..local7");
+  options.add_options()("help,h", "print this help and exit")("version",
+                                                              "print the version and exit")(
+      "gnupghome", text()->value_name("DIR"),
+      "keyring directory; may be a template with %u (address), %n (local part), %d (domain)")(
+      "home-from-passwd",
+      "use ~/.gnupg of the running user from the password database "
+      "(gpgit's behaviour) instead of $GNUPGHOME or $HOME")(
+      "on-missing-key", text()->value_name("pass|fail")->default_value("pass"),
+      "no usable key: pass the message through unchanged, or fail (exit 75, no output)")(
+      "on-error", text()->value_name("pass|fail")->default_value("pass"),
+      "any error: pass the message through unchanged, or fail (exit 75, no output)")(
+      "timeout", text()->value_name("SECONDS"),
+      "give up after this long, stop gpg, and apply --on-error")(
+      "max-size", text()->value_name("BYTES"),
+      "apply --on-error to larger messages without trying (suffixes K, M, G)")(
+      "log", text()->value_name("WHERE")->default_value("syslog"),
+      "the line per message: syslog, stderr (syslog and stderr) or none; errors always go "
+      "to stderr and syslog")("syslog-facility", text()->value_name("NAME")->default_value("mail"),
+                              "mail, user, daemon or local0..local7");
   po::options_description gpgit("gpgit compatibility");
-  gpgit.add_options()
-      ("encrypt-mode", text()->value_name("MODE")->default_value("pgpmime"),
-       "pgpmime; prefer-inline (inline PGP for a single text/plain part, else PGP/MIME); "
-       "inline-or-plain (inline PGP for a single text/plain part, else unchanged)")
-      ("inline-flatten", "with an inline mode: reduce multipart/alternative and "
-                         "multipart/related mail to its text/plain part first (lossy)")
-      ("skip-smime", "accepted; S/MIME encrypted mail is always passed through")
-      ("skip-ms-bug", "accepted; PGP/MIME mangled by Microsoft Exchange is always passed through");
+  gpgit.add_options()(
+      "encrypt-mode", text()->value_name("MODE")->default_value("pgpmime"),
+      "pgpmime; prefer-inline (inline PGP for a single text/plain part, else PGP/MIME); "
+      "inline-or-plain (inline PGP for a single text/plain part, else unchanged)")(
+      "inline-flatten",
+      "with an inline mode: reduce multipart/alternative and "
+      "multipart/related mail to its text/plain part first (lossy)")(
+      "skip-smime", "accepted; S/MIME encrypted mail is always passed through")(
+      "skip-ms-bug", "accepted; PGP/MIME mangled by Microsoft Exchange is always passed through");
   options.add(gpgit);
   return options;
 }
@@ -112,7 +112,8 @@ std::uint64_t bytes_from(const std::string& value) {
   if (scale != 1) ++end;
   bool digits = !value.empty() && value[0] >= '0' && value[0] <= '9';
   if (!digits || *end != '\0' || errno != 0 || number == 0 || number > UINT64_MAX / scale) {
-    usage("--max-size " + value + ": use a number of bytes greater than 0, optionally with K, M "
+    usage("--max-size " + value +
+          ": use a number of bytes greater than 0, optionally with K, M "
           "or G");
   }
   return number * scale;

@@ -25,9 +25,9 @@ std::string verdict(const filter_outcome& outcome) {
     case filter_action::encrypted:
       return "encrypted to " + joined_keys(outcome.fingerprints);
     case filter_action::passed_through:
-      return outcome.reason == pass_reason::already_encrypted ? "passed through: " + outcome.detail
-                                                               : "passed through UNENCRYPTED: " +
-                                                                     outcome.detail;
+      return outcome.reason == pass_reason::already_encrypted
+                 ? "passed through: " + outcome.detail
+                 : "passed through UNENCRYPTED: " + outcome.detail;
     case filter_action::failed:
       return "failed, nothing written: " + outcome.detail;
   }
@@ -54,8 +54,8 @@ void message_log::outcome(const filter_outcome& outcome,
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::steady_clock::now() - start_)
                      .count();
-  std::string text = "message for " + joined_addresses(addresses) + " " + verdict(outcome) +
-                     "; " + std::to_string(outcome.bytes_in) + " bytes in, " +
+  std::string text = "message for " + joined_addresses(addresses) + " " + verdict(outcome) + "; " +
+                     std::to_string(outcome.bytes_in) + " bytes in, " +
                      std::to_string(outcome.bytes_out) + " bytes out, " + std::to_string(elapsed) +
                      " ms";
   bool unencrypted = outcome.action != filter_action::encrypted &&

@@ -8,7 +8,8 @@ void crlf_encoder::convert(const char* data, std::size_t size, std::string& out)
   const char* p = data;
   const char* end = data + size;
   while (p < end) {
-    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* nl =
+        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
     if (!nl) {
       out.append(p, end);
       last_was_cr_ = end[-1] == '\r';

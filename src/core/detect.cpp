@@ -60,7 +60,8 @@ std::optional<GMimeContentEncoding> single_transfer_encoding(int spool_fd,
   return g_mime_content_encoding_from_string(value->c_str());
 }
 
-bool has_param(GMimeContentType* type, const char* name, std::initializer_list<const char*> values) {
+bool has_param(GMimeContentType* type, const char* name,
+               std::initializer_list<const char*> values) {
   const char* value = g_mime_content_type_get_parameter(type, name);
   if (!value) return false;
   for (const char* v : values) {
@@ -205,9 +206,8 @@ bool is_exchange_mixed_up(int spool_fd, const message_layout& layout, GMimeConte
 }
 
 bool is_base64_text(std::string_view line) {
-  return std::all_of(line.begin(), line.end(), [](char c) {
-    return g_ascii_isalnum(c) || c == '+' || c == '/' || c == '=';
-  });
+  return std::all_of(line.begin(), line.end(),
+                     [](char c) { return g_ascii_isalnum(c) || c == '+' || c == '/' || c == '='; });
 }
 
 // RFC 5652 §3 ContentInfo: a DER SEQUENCE (any length form) whose first
@@ -215,8 +215,8 @@ bool is_base64_text(std::string_view line) {
 // id-ct-authEnvelopedData (RFC 5083).
 bool opens_enveloped_content_info(const std::string& der) {
   static const std::string enveloped("\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x03", 11);
-  static const std::string auth_enveloped(
-      "\x06\x0b\x2a\x86\x48\x86\xf7\x0d\x01\x09\x10\x01\x17", 13);
+  static const std::string auth_enveloped("\x06\x0b\x2a\x86\x48\x86\xf7\x0d\x01\x09\x10\x01\x17",
+                                          13);
   if (der.size() < 2 || der[0] != '\x30') return false;
   auto length_byte = static_cast<unsigned char>(der[1]);
   std::size_t at = length_byte <= 0x80 ? 2 : 2 + (length_byte & 0x7f);
@@ -276,7 +276,7 @@ protection classify(int spool_fd, const message_layout& layout, GMimeContentType
   }
   if (g_mime_content_type_is_type(type, "multipart", "mixed")) {
     return is_exchange_mixed_up(spool_fd, layout, type) ? protection::exchange_pgp_mime
-                                                         : protection::none;
+                                                        : protection::none;
   }
   return protection::none;
 }
@@ -309,7 +309,8 @@ protection detect_protection(int spool_fd, const message_layout& layout) {
     if (!read) return protection::none;
     value = *read;
   }
-  auto type = gobject_ptr<GMimeContentType>::adopt(g_mime_content_type_parse(nullptr, value.c_str()));
+  auto type =
+      gobject_ptr<GMimeContentType>::adopt(g_mime_content_type_parse(nullptr, value.c_str()));
   if (!type) return protection::none;
   return classify(spool_fd, layout, type.get());
 }

@@ -11,9 +11,9 @@ namespace gpgseal {
 
 enum class protection {
   none,
-  pgp_mime,         // RFC 3156 §4 multipart/encrypted with two well-formed parts
-  smime_enveloped,  // RFC 8551 §3.2 application/pkcs7-mime enveloped or authEnveloped data
-  inline_pgp,       // a single text part whose whole body is one armored PGP MESSAGE
+  pgp_mime,           // RFC 3156 §4 multipart/encrypted with two well-formed parts
+  smime_enveloped,    // RFC 8551 §3.2 application/pkcs7-mime enveloped or authEnveloped data
+  inline_pgp,         // a single text part whose whole body is one armored PGP MESSAGE
   exchange_pgp_mime,  // PGP/MIME that Microsoft Exchange rewrote as multipart/mixed
 };
 

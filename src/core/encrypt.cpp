@@ -6,8 +6,8 @@
 
 #include "core/error.hpp"
 #include "core/gpg_context.hpp"
-#include "core/gpgme_loop.hpp"
 #include "core/gpgme_handles.hpp"
+#include "core/gpgme_loop.hpp"
 
 namespace gpgseal {
 

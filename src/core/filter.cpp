@@ -2,8 +2,8 @@
 
 #include <atomic>
 #include <exception>
-#include <thread>
 #include <functional>
+#include <thread>
 
 #include "core/deadline.hpp"
 #include "core/detect.hpp"
@@ -25,7 +25,7 @@ namespace {
 
 struct sealed_message {
   filter_outcome outcome;
-  unique_fd file;          // the encrypted message, when outcome.action == encrypted
+  unique_fd file;  // the encrypted message, when outcome.action == encrypted
   std::uint64_t size = 0;
 };
 
@@ -96,7 +96,8 @@ std::string keyring_for(const filter_options& options) {
 
 sealed_message missing_key(const filter_options& options, std::string detail) {
   return {by_policy(options.on_missing_key, pass_reason::no_key, std::move(detail), std::nullopt),
-          {}, 0};
+          {},
+          0};
 }
 
 sealed_message seal(const spooled_input& spool, const filter_options& options,
@@ -114,7 +115,8 @@ sealed_message seal(const spooled_input& spool, const filter_options& options,
     if (!text && options.mode == encrypt_mode::inline_or_plain) {
       return {passed(pass_reason::not_inline,
                      "not a single text/plain part, and --encrypt-mode is inline-or-plain"),
-              {}, 0};
+              {},
+              0};
     }
   }
   const std::string home = keyring_for(options);
@@ -125,8 +127,7 @@ sealed_message seal(const spooled_input& spool, const filter_options& options,
                                     " in " + home + " (it holds no public keyring)");
   }
   auto ctx = make_gpg_context(home);
-  deadline_cancel_scope cancel_at_deadline(watchdog,
-                                           [c = ctx.get()] { gpgme_cancel_async(c); });
+  deadline_cancel_scope cancel_at_deadline(watchdog, [c = ctx.get()] { gpgme_cancel_async(c); });
   key_selection keys = select_keys(ctx.get(), options.addresses);
   if (!keys.complete()) return missing_key(options, keys.describe_missing(home));
   if (text) return encrypt_inline(fd, layout, ctx.get(), keys, *text, options);
@@ -199,9 +200,9 @@ filter_outcome handle_unspooled(const spooled_input& spool, int in_fd, int out_f
 void abandon(const spooled_input& spool, int out_fd, const filter_options& options,
              std::atomic<bool>& output_claimed) {
   if (output_claimed.exchange(true) || !options.on_abandoned) return;
-  filter_outcome outcome = by_policy(options.on_error, pass_reason::timed_out,
-                                     "stuck after the --timeout, even with gpg stopped",
-                                     error_kind::tempfail);
+  filter_outcome outcome =
+      by_policy(options.on_error, pass_reason::timed_out,
+                "stuck after the --timeout, even with gpg stopped", error_kind::tempfail);
   outcome.bytes_in = spool.size;
   if (outcome.action == filter_action::passed_through && spool.complete) {
     try {

@@ -29,10 +29,10 @@ enum class encrypt_mode {
 struct filter_outcome;
 
 struct filter_options {
-  std::vector<std::string> addresses;  // plain mailboxes, checked by the caller
-  std::string gnupg_home;              // the keyring directory, or a template if flagged
-  bool gnupg_home_is_template = false; // expand %u %n %d for the first address
-  std::string temp_dir = "/tmp";       // where the input is spooled
+  std::vector<std::string> addresses;   // plain mailboxes, checked by the caller
+  std::string gnupg_home;               // the keyring directory, or a template if flagged
+  bool gnupg_home_is_template = false;  // expand %u %n %d for the first address
+  std::string temp_dir = "/tmp";        // where the input is spooled
   on_failure on_missing_key = on_failure::pass;
   on_failure on_error = on_failure::pass;
   std::chrono::milliseconds timeout{0};  // for the whole run; 0: none
@@ -61,8 +61,8 @@ enum class pass_reason {
 struct filter_outcome {
   filter_action action = filter_action::failed;
   pass_reason reason = pass_reason::none;
-  std::string detail;                   // human-readable why, never message content
-  std::optional<error_kind> error;      // set when reason == error
+  std::string detail;                     // human-readable why, never message content
+  std::optional<error_kind> error;        // set when reason == error
   std::vector<std::string> fingerprints;  // the keys used
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;

@@ -15,8 +15,8 @@
 namespace gpgseal {
 
 struct flattened {
-  GMimePart* text_part;       // the text/plain leaf, owned by the tree
-  std::string structure;      // the original structure in gpgit's notation
+  GMimePart* text_part;   // the text/plain leaf, owned by the tree
+  std::string structure;  // the original structure in gpgit's notation
 };
 
 // Returns the text/plain leaf the message reduces to, or nullopt if it does

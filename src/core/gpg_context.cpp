@@ -56,8 +56,8 @@ std::string gpg_diagnostics(gpgme_ctx_t ctx) {
 // included, is not a reason to call the keyring broken.
 bool reports_unreadable_keyring(const std::string& line) {
   static const char* const failures[] = {"keydb_search failed", "keydb_get_keyblock failed",
-                                         "error reading key:", "invalid packet",
-                                         "keyblock resource", "read error"};
+                                         "error reading key:",  "invalid packet",
+                                         "keyblock resource",   "read error"};
   for (const char* lock_message : {"lockfile", "waiting for lock", "lock failed"}) {
     if (line.find(lock_message) != std::string::npos) return false;
   }

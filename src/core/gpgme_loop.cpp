@@ -28,7 +28,8 @@ gpgme_error_t add_watch(void* data, int fd, int dir, gpgme_io_cb_t handler, void
                         void** tag) noexcept {
   try {
     auto* loop = static_cast<event_loop*>(data);
-    loop->watches.push_back(std::make_unique<io_watch>(io_watch{fd, dir != 0, handler, handler_data}));
+    loop->watches.push_back(
+        std::make_unique<io_watch>(io_watch{fd, dir != 0, handler, handler_data}));
     *tag = loop->watches.back().get();
     return 0;
   } catch (...) {
@@ -59,7 +60,8 @@ bool poll_once(event_loop& loop) {
   if (::poll(fds.data(), fds.size(), 1000) < 0) return errno == EINTR;
   for (std::size_t i = 0; i < fds.size() && !loop.done; ++i) {
     // Any event, errors and hang-ups too: the handler finds out what happened.
-    if (fds[i].revents != 0 && owners[i]->active) owners[i]->handler(owners[i]->handler_data, fds[i].fd);
+    if (fds[i].revents != 0 && owners[i]->active)
+      owners[i]->handler(owners[i]->handler_data, fds[i].fd);
   }
   return true;
 }

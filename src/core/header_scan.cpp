@@ -136,8 +136,7 @@ bool is_content_field(const std::string& lower_name) {
   return lower_name.compare(0, 8, "content-") == 0;
 }
 
-std::optional<std::string> read_field_value(int fd, const header_field& field,
-                                            std::size_t limit) {
+std::optional<std::string> read_field_value(int fd, const header_field& field, std::size_t limit) {
   if (field.raw.length > limit) return std::nullopt;
   std::string raw(static_cast<std::size_t>(field.raw.length), '\0');
   raw.resize(pread_full(fd, raw.data(), raw.size(), field.raw.offset));

@@ -22,18 +22,18 @@ struct byte_range {
 };
 
 struct header_field {
-  byte_range raw;      // the whole field: name, value, continuation lines, line end
-  std::string name;    // lower-case, without trailing white space, at most
-                       // max_kept_name bytes (see below)
+  byte_range raw;            // the whole field: name, value, continuation lines, line end
+  std::string name;          // lower-case, without trailing white space, at most
+                             // max_kept_name bytes (see below)
   bool has_line_end = true;  // false only for a last line cut off by end of input
 };
 
 struct message_layout {
   std::optional<byte_range> mbox_from;  // a leading "From " envelope line, line end included
   std::vector<header_field> fields;
-  std::uint64_t body_offset = 0;        // the blank separator line is not part of the body
-  std::uint64_t size = 0;               // where the entity ends: the body is [body_offset, size)
-  bool crlf = false;                    // the first line ends with CRLF
+  std::uint64_t body_offset = 0;  // the blank separator line is not part of the body
+  std::uint64_t size = 0;         // where the entity ends: the body is [body_offset, size)
+  bool crlf = false;              // the first line ends with CRLF
 };
 
 // Fields past this count are treated as body: a bound on memory for hostile
@@ -55,9 +55,9 @@ message_layout scan_part(int fd, byte_range range);
 // One line of a spooled file, as spool_lines yields it.
 struct spool_line {
   std::uint64_t offset = 0;
-  std::uint64_t length = 0;        // including the line end
-  std::string prefix;              // at most line_prefix_limit leading bytes
-  std::size_t line_end_size = 0;   // 0 (end of input), 1 (LF) or 2 (CRLF)
+  std::uint64_t length = 0;       // including the line end
+  std::string prefix;             // at most line_prefix_limit leading bytes
+  std::size_t line_end_size = 0;  // 0 (end of input), 1 (LF) or 2 (CRLF)
 };
 
 inline constexpr std::size_t line_prefix_limit = 1024;
@@ -87,7 +87,6 @@ bool is_content_field(const std::string& lower_name);
 
 // Reads a field's value (after the colon) with folding line ends removed, up
 // to `limit` bytes. Returns nullopt if the field is longer than that.
-std::optional<std::string> read_field_value(int fd, const header_field& field,
-                                            std::size_t limit);
+std::optional<std::string> read_field_value(int fd, const header_field& field, std::size_t limit);
 
 }  // namespace gpgseal

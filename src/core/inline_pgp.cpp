@@ -38,7 +38,8 @@ bool is_single_text_plain(int fd, const message_layout& layout) {
   if (fields.size() > 1) return false;
   auto value = read_field_value(fd, *fields.front(), max_field);
   if (!value) return false;
-  auto type = gobject_ptr<GMimeContentType>::adopt(g_mime_content_type_parse(nullptr, value->c_str()));
+  auto type =
+      gobject_ptr<GMimeContentType>::adopt(g_mime_content_type_parse(nullptr, value->c_str()));
   return type && g_mime_content_type_is_type(type.get(), "text", "plain");
 }
 
@@ -53,8 +54,9 @@ std::optional<inline_text> whole_body_text(int fd, const message_layout& layout)
 
 std::string unfolded(const char* raw) {
   std::string value = raw ? raw : "";
-  value.erase(std::remove_if(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n'; }),
-              value.end());
+  value.erase(
+      std::remove_if(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n'; }),
+      value.end());
   if (value.empty() || (value[0] != ' ' && value[0] != '\t')) value.insert(0, " ");
   return value;
 }

@@ -79,7 +79,8 @@ void check_keyring_directory(const std::string& gnupg_home) {
     throw error(error_kind::config, "no keyring directory: no --gnupghome, GNUPGHOME or HOME");
   }
   struct stat st {};
-  if (::stat(gnupg_home.c_str(), &st) != 0) refuse(std::string("is unusable: ") + std::strerror(errno));
+  if (::stat(gnupg_home.c_str(), &st) != 0)
+    refuse(std::string("is unusable: ") + std::strerror(errno));
   if (!S_ISDIR(st.st_mode)) refuse("is not a directory");
   // Someone else's (or a shared-writable) keyring could hold keys planted
   // by another user, and mail would be encrypted to them.

@@ -16,8 +16,8 @@ gobject_ptr<GMimeStream> open_spool_range(int spool_fd, std::uint64_t start, std
   int fd = ::dup(spool_fd);
   if (fd < 0) throw system_error("cannot duplicate the spool descriptor", errno);
   auto whole = gobject_ptr<GMimeStream>::adopt(g_mime_stream_fs_new(fd));
-  return gobject_ptr<GMimeStream>::adopt(g_mime_stream_substream(
-      whole.get(), static_cast<gint64>(start), static_cast<gint64>(end)));
+  return gobject_ptr<GMimeStream>::adopt(
+      g_mime_stream_substream(whole.get(), static_cast<gint64>(start), static_cast<gint64>(end)));
 }
 
 gobject_ptr<GMimeStream> decoded_stream(GMimeStream* raw, GMimeContentEncoding encoding) {
@@ -42,16 +42,19 @@ std::string mime_type_of(GMimeObject* object) {
 }
 
 mime_tree::mime_tree(int spool_fd, const message_layout& layout)
-    : stream_(open_spool_range(spool_fd, layout.mbox_from ? layout.mbox_from->end() : 0,
-                               layout.size)) {
+    : stream_(
+          open_spool_range(spool_fd, layout.mbox_from ? layout.mbox_from->end() : 0, layout.size)) {
   auto parser = gobject_ptr<GMimeParser>::adopt(g_mime_parser_new_with_stream(stream_.get()));
   g_mime_parser_set_persist_stream(parser.get(), TRUE);
-  message_ = gobject_ptr<GMimeMessage>::adopt(g_mime_parser_construct_message(parser.get(), nullptr));
+  message_ =
+      gobject_ptr<GMimeMessage>::adopt(g_mime_parser_construct_message(parser.get(), nullptr));
   if (!message_ || !g_mime_message_get_mime_part(message_.get())) {
     throw error(error_kind::data, "the message cannot be parsed as MIME");
   }
 }
 
-GMimeObject* mime_tree::top() const noexcept { return g_mime_message_get_mime_part(message_.get()); }
+GMimeObject* mime_tree::top() const noexcept {
+  return g_mime_message_get_mime_part(message_.get());
+}
 
 }  // namespace gpgseal

@@ -33,7 +33,7 @@ class payload_source : public byte_source {
   crlf_encoder encoder_;
   std::vector<char> raw_;
   std::string converted_;
-  std::size_t served_ = 0;      // of converted_
+  std::size_t served_ = 0;  // of converted_
 };
 
 }  // namespace gpgseal

@@ -16,8 +16,7 @@ namespace gpgseal {
 class pgp_mime_writer : public byte_sink {
  public:
   // `out` and `spool_fd` are borrowed. Line ends follow the input's (layout.crlf).
-  pgp_mime_writer(fd_writer& out, int spool_fd, const message_layout& layout,
-                  std::string boundary);
+  pgp_mime_writer(fd_writer& out, int spool_fd, const message_layout& layout, std::string boundary);
 
   // Everything up to the first line of the armored ciphertext.
   void write_head();

@@ -37,7 +37,8 @@ spooled_input spool_input(int in_fd, const std::string& temp_dir) {
     std::size_t n = read_some(in_fd, buffer.data(), buffer.size());
     if (n == 0) break;
     try {
-      write_all(spool.file.get(), buffer.data(), n, "the message to a temporary file in " + temp_dir);
+      write_all(spool.file.get(), buffer.data(), n,
+                "the message to a temporary file in " + temp_dir);
     } catch (const error& e) {
       // write_all may have written part of the chunk; keep the file as the
       // record of what is certainly there only up to the last whole chunk.

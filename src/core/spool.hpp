@@ -10,11 +10,11 @@
 namespace gpgseal {
 
 struct spooled_input {
-  unique_fd file;           // bytes [0, size) of the input; empty if it could not be created
+  unique_fd file;  // bytes [0, size) of the input; empty if it could not be created
   std::uint64_t size = 0;
-  bool complete = false;    // the whole input is in `file`
-  std::string unwritten;    // when !complete: bytes read from the input but not in `file`
-  std::string failure;      // when !complete: why spooling stopped
+  bool complete = false;  // the whole input is in `file`
+  std::string unwritten;  // when !complete: bytes read from the input but not in `file`
+  std::string failure;    // when !complete: why spooling stopped
 };
 
 // Reads `in_fd` to its end into a temp file in `temp_dir`. A failure to create or

@@ -34,12 +34,21 @@ std::string big_message() {
 }
 
 TEST(CliDeployment, EveryBadValueIsAUsageError) {
-  const std::vector<std::vector<std::string>> bad = {
-      {"--on-missing-key", "maybe"}, {"--on-error", "retry"},    {"--timeout", "0"},
-      {"--timeout", "-1"},           {"--timeout", "soon"},      {"--timeout", "1e9"},
-      {"--max-size", "0"},           {"--max-size", "-5"},       {"--max-size", "12X"},
-      {"--max-size", "K"},           {"--log", "file"},          {"--syslog-facility", "kern"},
-      {"--syslog-facility", "local8"}, {"--gnupghome", "/v/%x"}, {"--gnupghome", "/v/%"}};
+  const std::vector<std::vector<std::string>> bad = {{"--on-missing-key", "maybe"},
+                                                     {"--on-error", "retry"},
+                                                     {"--timeout", "0"},
+                                                     {"--timeout", "-1"},
+                                                     {"--timeout", "soon"},
+                                                     {"--timeout", "1e9"},
+                                                     {"--max-size", "0"},
+                                                     {"--max-size", "-5"},
+                                                     {"--max-size", "12X"},
+                                                     {"--max-size", "K"},
+                                                     {"--log", "file"},
+                                                     {"--syslog-facility", "kern"},
+                                                     {"--syslog-facility", "local8"},
+                                                     {"--gnupghome", "/v/%x"},
+                                                     {"--gnupghome", "/v/%"}};
   for (const auto& options : bad) {
     process_result r = run_gpgseal(args_with(options, {"alice@example.org"}), plain_message());
     EXPECT_EQ(r.exit_code, ex_usage) << options[0] << " " << options[1];
@@ -57,18 +66,18 @@ TEST(CliDeployment, GnupghomeAndHomeFromPasswdExcludeEachOther) {
 
 TEST(CliDeployment, GoodValuesAreAccepted) {
   const std::string input = plain_message();
-  process_result r = run_gpgseal(
-      args_with({"--on-missing-key", "pass", "--on-error", "fail", "--timeout", "30.5",
-                 "--max-size", "10M", "--log", "none", "--syslog-facility", "local3"},
-                {"alice@example.org"}),
-      input);
+  process_result r =
+      run_gpgseal(args_with({"--on-missing-key", "pass", "--on-error", "fail", "--timeout", "30.5",
+                             "--max-size", "10M", "--log", "none", "--syslog-facility", "local3"},
+                            {"alice@example.org"}),
+                  input);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(round_trips(input, r.out, shared_keys().ring));
 }
 
 TEST(CliDeployment, MissingKeyFailPolicyExits75WithNothingOnStdout) {
-  process_result r = run_gpgseal(args_with({"--on-missing-key", "fail"}, {"nobody@example.org"}),
-                                 plain_message());
+  process_result r =
+      run_gpgseal(args_with({"--on-missing-key", "fail"}, {"nobody@example.org"}), plain_message());
   EXPECT_EQ(r.exit_code, ex_tempfail);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("no usable encryption key for <nobody@example.org>"), std::string::npos)
@@ -118,8 +127,7 @@ TEST(CliDeployment, GnupghomeTemplateSelectsEachUsersKeyring) {
   fs::create_directories(root / "example.org");
   fs::create_directory_symlink(shared_keys().ring.home(), root / "example.org/alice");
   const std::string input = plain_message();
-  process_result r =
-      run_gpgseal({"--gnupghome", root / "%d/%n", "alice@example.org"}, input);
+  process_result r = run_gpgseal({"--gnupghome", root / "%d/%n", "alice@example.org"}, input);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(round_trips(input, r.out, shared_keys().ring));
   // bob has no directory under the template: an error, by the error policy.
@@ -145,9 +153,9 @@ TEST(CliDeployment, HomeFromPasswdIgnoresTheEnvironment) {
   struct passwd* me = getpwuid(geteuid());
   ASSERT_NE(me, nullptr);
   const std::string expected = std::string(me->pw_dir) + "/.gnupg";
-  process_result r = run_gpgseal(
-      {"--home-from-passwd", "--log", "stderr", "nobody@example.org"}, plain_message(),
-      only_env({"HOME=/elsewhere", "GNUPGHOME=" + shared_keys().ring.home()}));
+  process_result r =
+      run_gpgseal({"--home-from-passwd", "--log", "stderr", "nobody@example.org"}, plain_message(),
+                  only_env({"HOME=/elsewhere", "GNUPGHOME=" + shared_keys().ring.home()}));
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find(shared_keys().ring.home()), std::string::npos) << r.err;

@@ -41,14 +41,15 @@ TEST(CliGpgit, InlineModeDecryptsToTheText) {
 }
 
 TEST(CliGpgit, BadEncryptModeIsAUsageError) {
-  process_result r = run_gpgseal(with_shared_ring({"--encrypt-mode", "inline", "a@example.org"}),
-                                 text_message);
+  process_result r =
+      run_gpgseal(with_shared_ring({"--encrypt-mode", "inline", "a@example.org"}), text_message);
   EXPECT_EQ(r.exit_code, ex_usage);
   EXPECT_NE(r.err.find("--encrypt-mode inline"), std::string::npos) << r.err;
 }
 
 TEST(CliGpgit, InlineFlattenNeedsAnInlineMode) {
-  process_result r = run_gpgseal(with_shared_ring({"--inline-flatten", "a@example.org"}), text_message);
+  process_result r =
+      run_gpgseal(with_shared_ring({"--inline-flatten", "a@example.org"}), text_message);
   EXPECT_EQ(r.exit_code, ex_usage);
   EXPECT_NE(r.err.find("--inline-flatten"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
@@ -62,10 +63,10 @@ TEST(CliGpgit, SkipOptionsAreAccepted) {
 }
 
 TEST(CliGpgit, OptionsAndAddressesInAnyOrder) {
-  process_result r = run_gpgseal({"alice@example.org", "--encrypt-mode", "prefer-inline",
-                                   "bob@example.org", "--gnupghome", shared_keys().ring.home(),
-                                   "--inline-flatten"},
-                                  text_message);
+  process_result r =
+      run_gpgseal({"alice@example.org", "--encrypt-mode", "prefer-inline", "bob@example.org",
+                   "--gnupghome", shared_keys().ring.home(), "--inline-flatten"},
+                  text_message);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(decrypted_inline_body(r.out), "H\xc3\xa4llo, inline text.\n");
 }

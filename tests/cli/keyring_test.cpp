@@ -2,10 +2,9 @@
 // $HOME/.gnupg — Dovecot sets only HOME) and what it does when that directory
 // is missing or unreadable: the message passes through unchanged, and stderr
 // names the directory.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
@@ -111,16 +110,16 @@ TEST(CliKeyring, OptionBeatsEnvironment) {
 
 TEST(CliKeyring, GnupghomeVariableBeatsHome) {
   const std::string input = plain_message();
-  process_result r = run_gpgseal(
-      {"alice@example.org"}, input,
-      only_env({path_variable(), "GNUPGHOME=" + shared_keys().ring.home(),
-                "HOME=/nonexistent/home"}));
+  process_result r =
+      run_gpgseal({"alice@example.org"}, input,
+                  only_env({path_variable(), "GNUPGHOME=" + shared_keys().ring.home(),
+                            "HOME=/nonexistent/home"}));
   expect_encrypted(r, input);
 
   home_with_keyring home;
-  r = run_gpgseal({"alice@example.org"}, input,
-                  only_env({path_variable(), "GNUPGHOME=/nonexistent/gnupghome",
-                            "HOME=" + home.path()}));
+  r = run_gpgseal(
+      {"alice@example.org"}, input,
+      only_env({path_variable(), "GNUPGHOME=/nonexistent/gnupghome", "HOME=" + home.path()}));
   expect_passed_through(r, input, "/nonexistent/gnupghome");
 }
 
@@ -128,16 +127,15 @@ TEST(CliKeyring, GnupghomeVariableBeatsHome) {
 TEST(CliKeyring, HomeAloneFindsDotGnupg) {
   home_with_keyring home;
   const std::string input = plain_message();
-  process_result r =
-      run_gpgseal({"alice@example.org"}, input, only_env({"HOME=" + home.path()}));
+  process_result r = run_gpgseal({"alice@example.org"}, input, only_env({"HOME=" + home.path()}));
   expect_encrypted(r, input);
 }
 
 TEST(CliKeyring, EmptyGnupghomeVariableFallsBackToHome) {
   home_with_keyring home;
   const std::string input = plain_message();
-  process_result r = run_gpgseal({"alice@example.org"}, input,
-                                 only_env({"GNUPGHOME=", "HOME=" + home.path()}));
+  process_result r =
+      run_gpgseal({"alice@example.org"}, input, only_env({"GNUPGHOME=", "HOME=" + home.path()}));
   expect_encrypted(r, input);
 }
 

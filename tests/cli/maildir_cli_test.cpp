@@ -198,8 +198,8 @@ TEST(MaildirCli, FailedMessageIsNamedAndExits75) {
   process_options as_nobody = only_env({path_variable()});
   as_nobody.run_as_uid = nobody;
   process_result r = run_process({runnable_by_anyone(maildir_binary), "--gnupghome", ring.path(),
-                                   maildir.root(), "alice@example.org"},
-                                  "", as_nobody);
+                                  maildir.root(), "alice@example.org"},
+                                 "", as_nobody);
   EXPECT_EQ(r.exit_code, 75) << r.err;
   EXPECT_TRUE(contains(r.err, unreadable + ": failed: cannot open")) << r.err;
   EXPECT_TRUE(contains(r.out, "encrypted                  1")) << r.err;

@@ -24,9 +24,8 @@ std::vector<std::string> colon_fields(const std::string& line) {
 // The long key ID of the encryption subkey of `fingerprint`, as
 // `gpg --list-packets` prints it in a public-key encrypted session key packet.
 std::string encryption_subkey_id(const std::string& fingerprint) {
-  std::istringstream listing(run_checked({"gpg", "--homedir", shared_keys().ring.home(),
-                                          "--batch", "--with-colons", "--list-keys",
-                                          fingerprint}));
+  std::istringstream listing(run_checked({"gpg", "--homedir", shared_keys().ring.home(), "--batch",
+                                          "--with-colons", "--list-keys", fingerprint}));
   for (std::string line; std::getline(listing, line);) {
     auto f = colon_fields(line);
     if (f.size() > 11 && f[0] == "sub" && f[11].find('e') != std::string::npos) return f[4];
@@ -116,8 +115,7 @@ void expect_passed_through_for_missing_key(const std::vector<std::string>& addre
   process_result r = run_gpgseal(args, input);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, input);
-  EXPECT_NE(r.err.find("no usable encryption key for <" + missing.address + ">"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("no usable encryption key for <" + missing.address + ">"), std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find(shared_keys().ring.home()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(missing.reason), std::string::npos) << r.err;

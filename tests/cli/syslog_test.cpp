@@ -23,8 +23,7 @@ class syslog_sink {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     std::snprintf(address.sun_path, sizeof address.sun_path, "%s", log_socket);
-    bound_ = fd_ >= 0 &&
-             ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    bound_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
     timeval timeout{2, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   }
@@ -94,8 +93,8 @@ TEST(CliSyslog, FailureIsAnErrorOnBothSyslogAndStderr) {
   syslog_sink sink;
   ASSERT_TRUE(sink.bound());
   const std::string input = plain_message();
-  process_result r = run_gpgseal({"--gnupghome", "/nonexistent/keyring", "alice@example.org"},
-                                 input);
+  process_result r =
+      run_gpgseal({"--gnupghome", "/nonexistent/keyring", "alice@example.org"}, input);
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, input);
   auto line = sink.next();

@@ -15,9 +15,17 @@ constexpr int ex_usage = 64;
 
 // Addresses that must never reach gpg: each is an option, a gpg key
 // specifier ('<', '@', '=', '*', "0x"), or not one plain mailbox.
-const std::vector<std::string> not_plain_mailboxes = {
-    "",      "-x@y", "<a@example.org>", "@example.org", "=a@example.org", "*a@example.org",
-    "0xDEADBEEF", "a b@example.org", "a@", "noat", "a@b@c"};
+const std::vector<std::string> not_plain_mailboxes = {"",
+                                                      "-x@y",
+                                                      "<a@example.org>",
+                                                      "@example.org",
+                                                      "=a@example.org",
+                                                      "*a@example.org",
+                                                      "0xDEADBEEF",
+                                                      "a b@example.org",
+                                                      "a@",
+                                                      "noat",
+                                                      "a@b@c"};
 
 TEST(CliUsage, HelpExitsZeroWithUsageOnStdout) {
   for (const char* flag : {"--help", "-h"}) {
@@ -64,8 +72,8 @@ TEST(CliUsage, MissingAddressExits64) {
 }
 
 TEST(CliUsage, UnknownOptionExits64) {
-  process_result r = run_gpgseal(with_shared_ring({"--frobnicate", "alice@example.org"}),
-                                 plain_message());
+  process_result r =
+      run_gpgseal(with_shared_ring({"--frobnicate", "alice@example.org"}), plain_message());
   EXPECT_EQ(r.exit_code, ex_usage);
   EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
@@ -114,8 +122,8 @@ TEST(CliUsage, NotPlainMailboxWithoutSeparatorExits64) {
 }
 
 TEST(CliUsage, OneBadAddressAmongGoodOnesExits64) {
-  process_result r = run_gpgseal(with_shared_ring({"alice@example.org", "--", "noat"}),
-                                 plain_message());
+  process_result r =
+      run_gpgseal(with_shared_ring({"alice@example.org", "--", "noat"}), plain_message());
   EXPECT_EQ(r.exit_code, ex_usage);
   EXPECT_NE(r.err.find("'noat' is not a plain mailbox address"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");

@@ -159,8 +159,7 @@ simple_message split_message(const std::string& raw) {
   return m;
 }
 
-::testing::AssertionResult has_pgp_mime_structure(const std::string& output,
-                                                  std::string* armored) {
+::testing::AssertionResult has_pgp_mime_structure(const std::string& output, std::string* armored) {
   init_gmime();
   GMimeStream* stream = g_mime_stream_mem_new_with_buffer(output.data(), output.size());
   GMimeParser* parser = g_mime_parser_new_with_stream(stream);

@@ -25,14 +25,14 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   return out;
 }
 
-[[noreturn]] void exec_child(std::vector<std::string> argv, const process_options& options,
-                             int in, int out, int err) {
+[[noreturn]] void exec_child(std::vector<std::string> argv, const process_options& options, int in,
+                             int out, int err) {
   dup2(in, 0);
   dup2(out, 1);
   dup2(err, 2);
   for (int fd = 3; fd < 1024; ++fd) close(fd);
-  if (options.run_as_uid && setresuid(*options.run_as_uid, *options.run_as_uid,
-                                       *options.run_as_uid) != 0) {
+  if (options.run_as_uid &&
+      setresuid(*options.run_as_uid, *options.run_as_uid, *options.run_as_uid) != 0) {
     _exit(126);
   }
   auto args = c_strings(argv);

@@ -31,7 +31,7 @@ std::string run_checked(const std::vector<std::string>& argv, const std::string&
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
-std::string make_temp_dir();        // mode 0700
+std::string make_temp_dir();  // mode 0700
 void remove_tree(const std::string& path);
 
 }  // namespace gpgseal::test

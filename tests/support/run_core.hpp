@@ -16,8 +16,7 @@ struct core_run {
 
 enum class feed { file, pipe_one_byte_at_a_time };
 
-core_run run_core(const std::string& input, const filter_options& options,
-                  feed how = feed::file);
+core_run run_core(const std::string& input, const filter_options& options, feed how = feed::file);
 
 // A readable descriptor holding `bytes` (a memfd), for units that read a spool.
 unique_fd fd_with(const std::string& bytes);

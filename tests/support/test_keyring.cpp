@@ -17,9 +17,11 @@ test_keyring::~test_keyring() {
   remove_tree(home_);
 }
 
-std::string test_keyring::gpg(const std::vector<std::string>& args, const std::string& input) const {
-  std::vector<std::string> argv = {"gpg", "--homedir", home_, "--batch", "--yes", "--no-tty",
-                                   "--pinentry-mode", "loopback", "--passphrase", ""};
+std::string test_keyring::gpg(const std::vector<std::string>& args,
+                              const std::string& input) const {
+  std::vector<std::string> argv = {
+      "gpg",      "--homedir",       home_,      "--batch",      "--yes",
+      "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_checked(argv, input);
 }
@@ -80,9 +82,9 @@ std::string test_keyring::decrypt(const std::string& armored) const {
 }
 
 std::string test_keyring::recipients_of(const std::string& armored) const {
-  std::vector<std::string> argv = {"gpg", "--homedir", home_, "--batch", "--no-tty",
-                                   "--list-packets", "--pinentry-mode", "loopback",
-                                   "--passphrase", ""};
+  std::vector<std::string> argv = {
+      "gpg",      "--homedir",    home_, "--batch", "--no-tty", "--list-packets", "--pinentry-mode",
+      "loopback", "--passphrase", ""};
   process_result r = run_process(argv, armored);
   return r.out;
 }
@@ -96,8 +98,8 @@ std::unique_ptr<standard_keys> make_standard_keys() {
   k->malice = r.generate("Mallory <malice@example.org>");
   k->bob = r.generate("Bob <bob@example.org>");
   k->carol = r.generate("Carol <Carol.Mixed@Example.ORG>");
-  k->dave = r.generate("Dave <dave@example.org>", "future-default", "default", "1d",
-                       "20200101T000000");
+  k->dave =
+      r.generate("Dave <dave@example.org>", "future-default", "default", "1d", "20200101T000000");
   k->erin = r.generate("Erin <erin@example.org>");
   r.revoke_key(k->erin);
   k->frank = r.generate("Frank <frank@example.org>", "ed25519", "sign", "never");

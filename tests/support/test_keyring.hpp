@@ -44,16 +44,16 @@ class test_keyring {
 // Keys every unit test can use, generated once per test program.
 struct standard_keys {
   test_keyring ring;
-  std::string alice;    // alice@example.org
-  std::string malice;   // malice@example.org: the look-alike a substring match would pick
-  std::string bob;      // bob@example.org
-  std::string carol;    // user ID written Carol.Mixed@Example.ORG
-  std::string dave;     // dave@example.org, expired in 2020
-  std::string erin;     // erin@example.org, revoked
-  std::string frank;    // frank@example.org, sign-only
-  std::string gina;     // gina@example.org user ID revoked; gina.new@example.org valid
-  std::string henry1;   // henry@example.org, first of two valid keys
-  std::string henry2;   // henry@example.org, second
+  std::string alice;   // alice@example.org
+  std::string malice;  // malice@example.org: the look-alike a substring match would pick
+  std::string bob;     // bob@example.org
+  std::string carol;   // user ID written Carol.Mixed@Example.ORG
+  std::string dave;    // dave@example.org, expired in 2020
+  std::string erin;    // erin@example.org, revoked
+  std::string frank;   // frank@example.org, sign-only
+  std::string gina;    // gina@example.org user ID revoked; gina.new@example.org valid
+  std::string henry1;  // henry@example.org, first of two valid keys
+  std::string henry2;  // henry@example.org, second
 };
 
 standard_keys& shared_keys();

@@ -13,11 +13,11 @@ TEST(Address, AcceptsPlainMailboxes) {
 }
 
 TEST(Address, RejectsAnythingGpgCouldReadAsSomethingElse) {
-  for (const char* bad : {"", "-alice@example.org", "<alice@example.org>", "@example.org",
-                          "=alice@example.org", "*alice@example.org", "0xDEADBEEF@example.org",
-                          "0xDEADBEEF", "alice smith@example.org", "alice@example.org ",
-                          "alice\t@example.org", "alice@", "alice", "a@b@c", "al,ice@example.org",
-                          "alice@exa\nmple.org", "\"a\"@example.org"}) {
+  for (const char* bad :
+       {"", "-alice@example.org", "<alice@example.org>", "@example.org", "=alice@example.org",
+        "*alice@example.org", "0xDEADBEEF@example.org", "0xDEADBEEF", "alice smith@example.org",
+        "alice@example.org ", "alice\t@example.org", "alice@", "alice", "a@b@c",
+        "al,ice@example.org", "alice@exa\nmple.org", "\"a\"@example.org"}) {
     EXPECT_TRUE(mailbox_problem(bad)) << bad;
   }
 }

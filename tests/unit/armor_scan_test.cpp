@@ -51,7 +51,8 @@ TEST(ArmorScan, RejectsPlainTextDressedAsArmor) {
 TEST(ArmorScan, RejectsArmorWhoseFirstPacketIsNotAnEncryptedSessionKey) {
   // 0xCB: a new-format literal data packet (tag 11), i.e. signed or plain data.
   EXPECT_FALSE(scan_in_pieces(
-      "-----BEGIN PGP MESSAGE-----\n\nywtiAAAAAABoZWxsbw==\n=abcd\n-----END PGP MESSAGE-----\n", 10));
+      "-----BEGIN PGP MESSAGE-----\n\nywtiAAAAAABoZWxsbw==\n=abcd\n-----END PGP MESSAGE-----\n",
+      10));
 }
 
 TEST(ArmorScan, RejectsAnUnterminatedBlock) {

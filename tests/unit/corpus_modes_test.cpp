@@ -51,7 +51,8 @@ std::vector<std::string> text_leaves(const std::string& input) {
   if (begin == std::string::npos || end == std::string::npos) {
     return ::testing::AssertionFailure() << "no armored body";
   }
-  std::string text = test::to_lf(shared_keys().ring.decrypt(output.substr(begin, end + 25 - begin)));
+  std::string text =
+      test::to_lf(shared_keys().ring.decrypt(output.substr(begin, end + 25 - begin)));
   auto leaves = text_leaves(input);
   // A malformed header block ends at its first non-header line (that line is
   // body, never left in clear), where GMime may read it differently.

@@ -32,8 +32,8 @@ class Corpus : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Corpus, EncryptsOrPassesThroughExactly) {
   std::string input = test::read_file(std::string(GPGSEAL_TEST_DATA_DIR) + "/" + GetParam());
-  auto run = test::run_core(input, test::options_for(shared_keys().ring.home(),
-                                                     {"alice@example.org"}));
+  auto run =
+      test::run_core(input, test::options_for(shared_keys().ring.home(), {"alice@example.org"}));
   if (expects_pass_through(GetParam())) {
     EXPECT_EQ(run.outcome.reason, pass_reason::already_encrypted) << run.outcome.detail;
     EXPECT_EQ(run.output, input);
@@ -45,9 +45,9 @@ TEST_P(Corpus, EncryptsOrPassesThroughExactly) {
 
 TEST_P(Corpus, SameResultThroughAOneBytePipe) {
   std::string input = test::read_file(std::string(GPGSEAL_TEST_DATA_DIR) + "/" + GetParam());
-  auto run = test::run_core(input,
-                            test::options_for(shared_keys().ring.home(), {"alice@example.org"}),
-                            test::feed::pipe_one_byte_at_a_time);
+  auto run =
+      test::run_core(input, test::options_for(shared_keys().ring.home(), {"alice@example.org"}),
+                     test::feed::pipe_one_byte_at_a_time);
   if (expects_pass_through(GetParam())) {
     EXPECT_EQ(run.output, input);
   } else {
@@ -71,9 +71,7 @@ std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Data, Corpus, ::testing::ValuesIn(corpus_files()), test_name);
 
-TEST(CorpusFiles, CoverTheCasesTheFilterMustHandle) {
-  EXPECT_GE(corpus_files().size(), 15u);
-}
+TEST(CorpusFiles, CoverTheCasesTheFilterMustHandle) { EXPECT_GE(corpus_files().size(), 15u); }
 
 }  // namespace
 }  // namespace gpgseal

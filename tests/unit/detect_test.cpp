@@ -24,9 +24,12 @@ const std::string& ciphertext() {
 std::string pgp_mime(const std::string& second_part_type, const std::string& armor,
                      const std::string& protocol = "application/pgp-encrypted") {
   return "From: a@example.org\nMIME-Version: 1.0\n"
-         "Content-Type: multipart/encrypted; protocol=\"" + protocol + "\"; boundary=\"XX\"\n\n"
+         "Content-Type: multipart/encrypted; protocol=\"" +
+         protocol +
+         "\"; boundary=\"XX\"\n\n"
          "preamble\n--XX\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n\n"
-         "--XX\nContent-Type: " + second_part_type + "\n\n" + armor + "\n--XX--\n";
+         "--XX\nContent-Type: " +
+         second_part_type + "\n\n" + armor + "\n--XX--\n";
 }
 
 TEST(Detect, PlainMessagesAreNotEncrypted) {
@@ -61,9 +64,11 @@ TEST(Detect, RecognisesSmimeEnvelopedData) {
   for (const char* type : {"application/pkcs7-mime; smime-type=enveloped-data",
                            "application/x-pkcs7-mime; smime-type=\"enveloped-data\"",
                            "application/pkcs7-mime; smime-type=authEnveloped-data"}) {
-    EXPECT_EQ(detect(std::string("Content-Type: ") + type +
-                     "; name=smime.p7m\nContent-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHA6CAMIACAQ\n"),
-              protection::smime_enveloped)
+    EXPECT_EQ(
+        detect(
+            std::string("Content-Type: ") + type +
+            "; name=smime.p7m\nContent-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHA6CAMIACAQ\n"),
+        protection::smime_enveloped)
         << type;
   }
 }
@@ -82,8 +87,9 @@ TEST(Detect, RecognisesInlinePgpInASingleTextPart) {
 TEST(Detect, DecodesTheTransferEncodingBeforeLookingForArmor) {
   std::string qp;
   for (char c : ciphertext()) qp += c == '=' ? std::string("=3D") : std::string(1, c);
-  EXPECT_EQ(detect("Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n" + qp),
-            protection::inline_pgp);
+  EXPECT_EQ(
+      detect("Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n" + qp),
+      protection::inline_pgp);
 }
 
 TEST(Detect, QuotedArmorAmongTextIsNotEncryption) {
@@ -102,7 +108,8 @@ std::string exchange_mixed_up(const std::string& first_part, const std::string& 
                               const std::string& extra = "") {
   return "Subject: x\nContent-Type: multipart/mixed; boundary=\"EX\"\n\n" + first_part +
          "--EX\nContent-Type: application/pgp-encrypted; name=\"PGPMIME Versions Identification\"\n"
-         "Content-Description: PGP/MIME version identification\n\n" + version_body +
+         "Content-Description: PGP/MIME version identification\n\n" +
+         version_body +
          "\n--EX\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\n\n" +
          ciphertext() + "\n" + extra + "--EX--\n";
 }
@@ -114,9 +121,9 @@ TEST(Detect, RecognisesPgpMimeRewrittenByExchange) {
 }
 
 TEST(Detect, ExchangeShapeWithAnythingInClearIsEncrypted) {
-  EXPECT_EQ(detect(exchange_mixed_up("--EX\nContent-Type: text/plain\n\nsecret words\n",
-                                     "Version: 1")),
-            protection::none);
+  EXPECT_EQ(
+      detect(exchange_mixed_up("--EX\nContent-Type: text/plain\n\nsecret words\n", "Version: 1")),
+      protection::none);
   EXPECT_EQ(detect(exchange_mixed_up("", "Version: 1 and a secret")), protection::none);
   EXPECT_EQ(detect(exchange_mixed_up("", "Version: 1",
                                      "--EX\nContent-Type: text/plain\n\nan extra part\n")),

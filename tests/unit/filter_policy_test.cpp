@@ -89,8 +89,7 @@ TEST(FilterPolicy, AGenerousDeadlineChangesNothing) {
 TEST(FilterPolicy, KeyringTemplateIsExpandedForTheFirstAddress) {
   std::string root = test::make_temp_dir();
   std::filesystem::create_directories(root + "/example.org");
-  std::filesystem::create_directory_symlink(shared_keys().ring.home(),
-                                            root + "/example.org/alice");
+  std::filesystem::create_directory_symlink(shared_keys().ring.home(), root + "/example.org/alice");
   filter_options options = test::options_for(root + "/%d/%n", {"alice@example.org"});
   options.gnupg_home_is_template = true;
   auto run = test::run_core(message, options);

@@ -51,7 +51,8 @@ TEST(Flatten, AlternativeWithAStubPlainPartIsNotFlattened) {
 
 TEST(Flatten, AlternativeNeedsPlainThenHtml) {
   std::string reversed =
-      "Content-Type: multipart/alternative; boundary=A\n\n--A\nContent-Type: text/html\n\n<p>x</p>\n"
+      "Content-Type: multipart/alternative; boundary=A\n\n--A\nContent-Type: "
+      "text/html\n\n<p>x</p>\n"
       "--A\nContent-Type: text/plain\n\nplain text long enough\n--A--\n";
   EXPECT_FALSE(flattening(reversed).result);
 }
@@ -76,8 +77,9 @@ TEST(Flatten, AnImageTheHtmlDoesNotReferenceStays) {
 }
 
 TEST(Flatten, ASingleChildMultipartBecomesThatChild) {
-  flattening f("Content-Type: multipart/mixed; boundary=M\n\n--M\nContent-Type: text/plain\n\n"
-               "only child\n--M--\n");
+  flattening f(
+      "Content-Type: multipart/mixed; boundary=M\n\n--M\nContent-Type: text/plain\n\n"
+      "only child\n--M--\n");
   ASSERT_TRUE(f.result);
   EXPECT_EQ(f.result->structure, "multipart/mixed(text/plain)");
 }

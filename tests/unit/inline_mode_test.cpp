@@ -44,7 +44,9 @@ const std::string latin1_qp =
 TEST(InlineMode, DecryptsToTheDecodedTextInItsCharset) {
   auto run = seal(latin1_qp, encrypt_mode::prefer_inline);
   EXPECT_EQ(run.outcome.action, filter_action::encrypted);
-  EXPECT_EQ(decrypted_body(run.output), "Gr\xfc\xdf" "e aus M\xfcnchen, \nein langer Satz mit weichem Umbruch.\n");
+  EXPECT_EQ(decrypted_body(run.output),
+            "Gr\xfc\xdf"
+            "e aus M\xfcnchen, \nein langer Satz mit weichem Umbruch.\n");
   EXPECT_TRUE(has_field(run.output, "Content-Type: text/plain; charset=iso-8859-1"));
   EXPECT_TRUE(has_field(run.output, "Content-Transfer-Encoding: 7bit"));
   EXPECT_TRUE(has_field(run.output, "Subject: =?ISO-8859-1?Q?Gr=FC=DFe?="));
@@ -58,7 +60,9 @@ TEST(InlineMode, Base64TextAndCrlfInput) {
       "Subject: b64\r\nContent-Type: text/plain; charset=utf-8\r\n"
       "Content-Transfer-Encoding: base64\r\n\r\nR3LDvMOfZSwgV2VsdCEK\r\n";
   auto run = seal(input, encrypt_mode::inline_or_plain);
-  EXPECT_EQ(decrypted_body(run.output), "Gr\xc3\xbc\xc3\x9f" "e, Welt!\n");
+  EXPECT_EQ(decrypted_body(run.output),
+            "Gr\xc3\xbc\xc3\x9f"
+            "e, Welt!\n");
   for (std::size_t i = 0; i < run.output.size(); ++i) {
     if (run.output[i] == '\n') {
       ASSERT_EQ(run.output[i - 1], '\r') << "bare LF at " << i;
@@ -92,23 +96,26 @@ TEST(InlineMode, InlineOrPlainLeavesOtherMessagesUnchanged) {
 TEST(InlineMode, HtmlOnlyIsNotInline) {
   std::string html = "Subject: h\nContent-Type: text/html\n\n<p>hello</p>\n";
   EXPECT_EQ(seal(html, encrypt_mode::inline_or_plain).output, html);
-  EXPECT_TRUE(test::round_trips(html, seal(html, encrypt_mode::prefer_inline).output,
-                                shared_keys().ring));
+  EXPECT_TRUE(
+      test::round_trips(html, seal(html, encrypt_mode::prefer_inline).output, shared_keys().ring));
 }
 
 TEST(InlineMode, FlattenedMessageNamesItsOriginalStructure) {
-  std::string input = test::read_file(std::string(GPGSEAL_TEST_DATA_DIR) + "/related-cid-quoted.eml");
+  std::string input =
+      test::read_file(std::string(GPGSEAL_TEST_DATA_DIR) + "/related-cid-quoted.eml");
   auto run = seal(input, encrypt_mode::inline_or_plain, true);
   EXPECT_EQ(run.outcome.action, filter_action::encrypted) << run.outcome.detail;
-  EXPECT_TRUE(has_field(run.output, "X-Gpgit-Flattened-From: "
-                                    "multipart/related(multipart/alternative(text/plain,text/html),"
-                                    "image/png)"));
+  EXPECT_TRUE(has_field(run.output,
+                        "X-Gpgit-Flattened-From: "
+                        "multipart/related(multipart/alternative(text/plain,text/html),"
+                        "image/png)"));
   EXPECT_TRUE(has_field(run.output, "Content-Type: text/plain; charset=utf-8"));
   EXPECT_TRUE(has_field(run.output, "Content-Transfer-Encoding: 7bit"));
   EXPECT_TRUE(has_field(run.output, "Subject: newsletter with an inline logo (quoted cid)"));
   EXPECT_EQ(decrypted_body(run.output),
             "Our spring newsletter: three new products and a discount code for you. \n"
-            "Gr\xc3\xbc\xc3\x9f" "e, the team");
+            "Gr\xc3\xbc\xc3\x9f"
+            "e, the team");
   EXPECT_EQ(run.output.find("multipart/alternative;"), std::string::npos);
   EXPECT_EQ(run.output.find("iVBORw0KGgo"), std::string::npos) << "image left in clear";
 }
@@ -117,15 +124,17 @@ TEST(InlineMode, FlattensUnquotedPercentEncodedCidsWithCrlf) {
   std::string input =
       test::read_file(std::string(GPGSEAL_TEST_DATA_DIR) + "/related-cid-unquoted.eml");
   auto run = seal(input, encrypt_mode::prefer_inline, true);
-  EXPECT_TRUE(has_field(run.output, "X-Gpgit-Flattened-From: "
-                                    "multipart/related(multipart/alternative(text/plain,text/html),"
-                                    "image/gif)"));
+  EXPECT_TRUE(has_field(run.output,
+                        "X-Gpgit-Flattened-From: "
+                        "multipart/related(multipart/alternative(text/plain,text/html),"
+                        "image/gif)"));
   EXPECT_EQ(test::to_lf(decrypted_body(run.output)),
             "The plain text version says the same as the HTML one.");
 }
 
 TEST(InlineMode, WithoutFlattenAMultipartIsNotInline) {
-  std::string input = test::read_file(std::string(GPGSEAL_TEST_DATA_DIR) + "/related-cid-quoted.eml");
+  std::string input =
+      test::read_file(std::string(GPGSEAL_TEST_DATA_DIR) + "/related-cid-quoted.eml");
   EXPECT_EQ(seal(input, encrypt_mode::inline_or_plain, false).output, input);
 }
 

@@ -19,8 +19,8 @@ TEST(KeyringTemplate, ExpandsDovecotVariables) {
 }
 
 TEST(KeyringTemplate, RefusesPartsThatLeaveTheirDirectory) {
-  for (const char* address : {"a/../b@example.org", "..@example.org", "x@..", ".@example.org",
-                              "a/b@example.org"}) {
+  for (const char* address :
+       {"a/../b@example.org", "..@example.org", "x@..", ".@example.org", "a/b@example.org"}) {
     EXPECT_THROW(expand_keyring_template("/var/vmail/%d/%n/.gnupg", address), error) << address;
   }
   // A dot inside a name is fine.

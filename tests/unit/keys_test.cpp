@@ -39,14 +39,15 @@ TEST(Keys, TheLookAlikeGetsOnlyItsOwnKey) {
 }
 
 TEST(Keys, IgnoresAddressCase) {
-  EXPECT_EQ(fingerprints(select({"ALICE@example.ORG"})), std::vector<std::string>{shared_keys().alice});
+  EXPECT_EQ(fingerprints(select({"ALICE@example.ORG"})),
+            std::vector<std::string>{shared_keys().alice});
   EXPECT_EQ(fingerprints(select({"carol.mixed@example.org"})),
             std::vector<std::string>{shared_keys().carol});
 }
 
 TEST(Keys, NoSubstringOrPartialMatches) {
-  for (const char* address : {"lice@example.org", "alice@example.or", "example.org@example.org",
-                              "nobody@example.org"}) {
+  for (const char* address :
+       {"lice@example.org", "alice@example.or", "example.org@example.org", "nobody@example.org"}) {
     auto s = select({address});
     EXPECT_FALSE(s.complete()) << address;
     EXPECT_TRUE(s.keys.empty()) << address;

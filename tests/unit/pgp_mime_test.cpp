@@ -26,7 +26,8 @@ const std::string simple =
     "From: Bob <bob@example.org>\n"
     "To: alice@example.org\n"
     "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\n"
-    "DKIM-Signature: v=1; a=rsa-sha256; d=example.org;\n b=dGhpcyBpcyBub3QgYSByZWFsIHNpZ25hdHVyZQ==\n"
+    "DKIM-Signature: v=1; a=rsa-sha256; d=example.org;\n "
+    "b=dGhpcyBpcyBub3QgYSByZWFsIHNpZ25hdHVyZQ==\n"
     "Content-Type: text/plain; charset=utf-8\n"
     "Content-Transfer-Encoding: 8bit\n"
     "Message-ID: <1@example.org>\n"
@@ -84,7 +85,8 @@ TEST(PgpMime, MboxEnvelopeLineStaysFirst) {
 }
 
 TEST(PgpMime, MessageWithoutBlankLineStillHasItsBodyEncrypted) {
-  std::string in = "Subject: s\nFrom: b@example.org\nThis secret line is not a header\nmore secret\n";
+  std::string in =
+      "Subject: s\nFrom: b@example.org\nThis secret line is not a header\nmore secret\n";
   auto run = seal_for_alice(in);
   EXPECT_TRUE(test::round_trips(in, run.output, shared_keys().ring));
   EXPECT_EQ(run.output.find("secret"), std::string::npos);
@@ -137,7 +139,8 @@ TEST(PgpMime, MissingKeyWithFailPolicyWritesNothing) {
 }
 
 TEST(PgpMime, AnErrorPassesTheOriginalThroughWithAReason) {
-  auto run = test::run_core(simple, test::options_for("/nonexistent/keyring", {"alice@example.org"}));
+  auto run =
+      test::run_core(simple, test::options_for("/nonexistent/keyring", {"alice@example.org"}));
   EXPECT_EQ(run.outcome.action, filter_action::passed_through);
   EXPECT_EQ(run.outcome.reason, pass_reason::error);
   EXPECT_NE(run.outcome.detail.find("/nonexistent/keyring"), std::string::npos);
@@ -183,7 +186,8 @@ TEST(PgpMime, AMultiMegabyteAttachmentRoundTrips) {
       "Content-Type: text/plain\n\nsee attachment\n--b\nContent-Type: application/octet-stream\n"
       "Content-Transfer-Encoding: base64\n\n";
   std::string line;
-  for (int i = 0; i < 76; ++i) line += "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(i * 7) % 64];
+  for (int i = 0; i < 76; ++i)
+    line += "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[(i * 7) % 64];
   for (int i = 0; i < 60000; ++i) in += line.substr(i % 13) + line.substr(0, i % 13) + "\n";
   in += "--b--\n";
   auto run = seal_for_alice(in);

@@ -161,6 +161,10 @@ bool is_version_and_ciphertext(int spool_fd, const byte_range& first, const byte
                                bool version_text) {
   message_layout version = scan_part(spool_fd, first);
   message_layout payload = scan_part(spool_fd, second);
+  // Without the empty line after its headers a part is read differently by
+  // different parsers (a reader may take the armor's first line for a
+  // header): an ambiguous part is no proof of ciphertext.
+  if (!version.blank_line_after_headers || !payload.blank_line_after_headers) return false;
   if (!has_single_type(spool_fd, version, "application", "pgp-encrypted") ||
       !has_single_type(spool_fd, payload, "application", "octet-stream")) {
     return false;
@@ -184,6 +188,7 @@ bool is_well_formed_pgp_mime(int spool_fd, const message_layout& layout, GMimeCo
 // A part with nothing to read: text (or untyped) whose body is white space.
 bool is_blank_text_part(int spool_fd, const byte_range& range) {
   message_layout part = scan_part(spool_fd, range);
+  if (!part.blank_line_after_headers) return false;
   if (!fields_named(part, "content-type").empty() &&
       !has_single_type(spool_fd, part, "text", "plain")) {
     return false;

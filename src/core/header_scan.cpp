@@ -66,6 +66,7 @@ message_layout scan_headers(int fd, byte_range range, bool envelope_allowed) {
     }
     if (is_blank_line(line)) {
       layout.body_offset = line.offset + line.length;
+      layout.blank_line_after_headers = true;
       return layout;
     }
     if (starts_with_wsp(line) && !layout.fields.empty()) {

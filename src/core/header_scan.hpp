@@ -34,6 +34,10 @@ struct message_layout {
   std::uint64_t body_offset = 0;  // the blank separator line is not part of the body
   std::uint64_t size = 0;         // where the entity ends: the body is [body_offset, size)
   bool crlf = false;              // the first line ends with CRLF
+  // The header block ended at an empty line (RFC 5322 §2.1), not at a line
+  // that is no header field: parsers that read on to the next empty line
+  // then agree with this split.
+  bool blank_line_after_headers = false;
 };
 
 // Fields past this count are treated as body: a bound on memory for hostile

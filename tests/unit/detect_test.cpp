@@ -132,6 +132,19 @@ TEST(Detect, ExchangeShapeWithAnythingInClearIsEncrypted) {
             protection::none);
 }
 
+// Found by fuzz_detect: without the empty line after a part's headers,
+// parsers disagree where its body starts, so it is no proof of ciphertext.
+TEST(Detect, APartWithoutTheEmptyLineAfterItsHeadersIsNotCiphertext) {
+  std::string glued = exchange_mixed_up("", "Version: 1");
+  std::size_t at = glued.find("name=\"encrypted.asc\"\n\n");
+  ASSERT_NE(at, std::string::npos);
+  glued.erase(at + 21, 1);
+  EXPECT_EQ(detect(glued), protection::none);
+  std::string rfc3156 = pgp_mime("application/octet-stream", ciphertext());
+  rfc3156.replace(rfc3156.find("octet-stream\n\n"), 14, "octet-stream\n");
+  EXPECT_EQ(detect(rfc3156), protection::none);
+}
+
 TEST(Detect, InlineArmorInANonTextPartIsNotInlinePgp) {
   EXPECT_EQ(detect("Content-Type: application/octet-stream\n\n" + ciphertext()), protection::none);
 }

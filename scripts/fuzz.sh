@@ -12,7 +12,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build_dir="${1:-$root/build-fuzz}"
 # The whole filter runs gpg three times per input, so it gets the most time.
 declare -A budget=([detect]=30 [armor_scan]=15 [payload]=25 [filter]=40)
-declare -A runs=([detect]=20000 [armor_scan]=100000 [payload]=50000 [filter]=300)
+declare -A inputs=([detect]=20000 [armor_scan]=100000 [payload]=50000 [filter]=300)
 fuzz_dir="$root/tests/fuzz"
 
 cmake -S "$root" -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -32,7 +32,7 @@ for target in detect armor_scan payload filter; do
   [ "$target" = armor_scan ] || seeds+=("$root/tests/data")
   log="$build_dir/fuzz_$target.log"
   if ! "$build_dir/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=20 \
-      -seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-${runs[$target]}}" \
+      -seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-${inputs[$target]}}" \
       -dict="$fuzz_dir/mime.dict" -print_final_stats=1 \
       -artifact_prefix="$build_dir/findings/$target-" "$work" "${seeds[@]}" >"$log" 2>&1; then
     status=1

@@ -23,17 +23,6 @@ using detail::gobject_ptr;
 
 namespace {
 
-// Longer Content-Type values are not something an encrypting client writes.
-constexpr std::size_t max_content_type_field = std::size_t{64} * 1024;
-
-std::vector<const header_field*> fields_named(const message_layout& layout, const char* name) {
-  std::vector<const header_field*> found;
-  for (const auto& field : layout.fields) {
-    if (field.name == name) found.push_back(&field);
-  }
-  return found;
-}
-
 // Feeds the decoded content of `raw` to an armor scanner, stopping early once
 // the answer is no.
 bool is_one_armored_message(GMimeStream* raw, GMimeContentEncoding encoding) {
@@ -48,16 +37,6 @@ bool is_one_armored_message(GMimeStream* raw, GMimeContentEncoding encoding) {
     if (scanner.rejected()) return false;
   }
   return scanner.finish();
-}
-
-std::optional<GMimeContentEncoding> single_transfer_encoding(int spool_fd,
-                                                             const message_layout& layout) {
-  auto fields = fields_named(layout, "content-transfer-encoding");
-  if (fields.empty()) return GMIME_CONTENT_ENCODING_DEFAULT;
-  if (fields.size() > 1) return std::nullopt;
-  auto value = read_field_value(spool_fd, *fields.front(), max_content_type_field);
-  if (!value) return std::nullopt;
-  return g_mime_content_encoding_from_string(value->c_str());
 }
 
 bool has_param(GMimeContentType* type, const char* name,
@@ -117,7 +96,7 @@ bool has_single_type(int spool_fd, const message_layout& part, const char* type,
                      const char* subtype) {
   auto fields = fields_named(part, "content-type");
   if (fields.size() != 1) return false;
-  auto value = read_field_value(spool_fd, *fields.front(), max_content_type_field);
+  auto value = read_field_value(spool_fd, *fields.front(), max_mime_field_value);
   if (!value) return false;
   auto parsed =
       gobject_ptr<GMimeContentType>::adopt(g_mime_content_type_parse(nullptr, value->c_str()));
@@ -310,7 +289,7 @@ protection detect_protection(int spool_fd, const message_layout& layout) {
   if (fields.size() > 1) return protection::none;
   std::string value = "text/plain";
   if (!fields.empty()) {
-    auto read = read_field_value(spool_fd, *fields.front(), max_content_type_field);
+    auto read = read_field_value(spool_fd, *fields.front(), max_mime_field_value);
     if (!read) return protection::none;
     value = *read;
   }

@@ -133,6 +133,14 @@ message_layout scan_message(int fd, std::uint64_t size) {
 
 message_layout scan_part(int fd, byte_range range) { return scan_headers(fd, range, false); }
 
+std::vector<const header_field*> fields_named(const message_layout& layout, const char* name) {
+  std::vector<const header_field*> found;
+  for (const auto& field : layout.fields) {
+    if (field.name == name) found.push_back(&field);
+  }
+  return found;
+}
+
 bool is_content_field(const std::string& lower_name) {
   return lower_name.compare(0, 8, "content-") == 0;
 }

@@ -89,6 +89,13 @@ class spool_lines {
 // True if a field of this (lower-case) name is a MIME Content-* field.
 bool is_content_field(const std::string& lower_name);
 
+// Longer MIME field values (Content-Type, Content-Transfer-Encoding) are not
+// something a mail client writes; reading stops there.
+inline constexpr std::size_t max_mime_field_value = std::size_t{64} * 1024;
+
+// The fields of this (lower-case) name, in order.
+std::vector<const header_field*> fields_named(const message_layout& layout, const char* name);
+
 // Reads a field's value (after the colon) with folding line ends removed, up
 // to `limit` bytes. Returns nullopt if the field is longer than that.
 std::optional<std::string> read_field_value(int fd, const header_field& field, std::size_t limit);

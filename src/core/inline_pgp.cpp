@@ -11,32 +11,13 @@ using detail::gobject_ptr;
 
 namespace {
 
-constexpr std::size_t max_field = 64 * 1024;
-
-std::vector<const header_field*> fields_named(const message_layout& layout, const char* name) {
-  std::vector<const header_field*> found;
-  for (const auto& field : layout.fields) {
-    if (field.name == name) found.push_back(&field);
-  }
-  return found;
-}
-
-std::optional<GMimeContentEncoding> top_level_encoding(int fd, const message_layout& layout) {
-  auto fields = fields_named(layout, "content-transfer-encoding");
-  if (fields.empty()) return GMIME_CONTENT_ENCODING_DEFAULT;
-  if (fields.size() > 1) return std::nullopt;
-  auto value = read_field_value(fd, *fields.front(), max_field);
-  if (!value) return std::nullopt;
-  return g_mime_content_encoding_from_string(value->c_str());
-}
-
 // A message is one text/plain part if its only Content-Type says so, or if
 // it has none (RFC 2045 §5.2 default).
 bool is_single_text_plain(int fd, const message_layout& layout) {
   auto fields = fields_named(layout, "content-type");
   if (fields.empty()) return true;
   if (fields.size() > 1) return false;
-  auto value = read_field_value(fd, *fields.front(), max_field);
+  auto value = read_field_value(fd, *fields.front(), max_mime_field_value);
   if (!value) return false;
   auto type =
       gobject_ptr<GMimeContentType>::adopt(g_mime_content_type_parse(nullptr, value->c_str()));
@@ -44,7 +25,7 @@ bool is_single_text_plain(int fd, const message_layout& layout) {
 }
 
 std::optional<inline_text> whole_body_text(int fd, const message_layout& layout) {
-  auto encoding = top_level_encoding(fd, layout);
+  auto encoding = single_transfer_encoding(fd, layout);
   if (!encoding || !is_single_text_plain(fd, layout)) return std::nullopt;
   inline_text text;
   auto raw = open_spool_range(fd, layout.body_offset, layout.size);

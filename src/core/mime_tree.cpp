@@ -31,6 +31,16 @@ gobject_ptr<GMimeStream> decoded_stream(GMimeStream* raw, GMimeContentEncoding e
   return filtered;
 }
 
+std::optional<GMimeContentEncoding> single_transfer_encoding(int spool_fd,
+                                                             const message_layout& layout) {
+  auto fields = fields_named(layout, "content-transfer-encoding");
+  if (fields.empty()) return GMIME_CONTENT_ENCODING_DEFAULT;
+  if (fields.size() > 1) return std::nullopt;
+  auto value = read_field_value(spool_fd, *fields.front(), max_mime_field_value);
+  if (!value) return std::nullopt;
+  return g_mime_content_encoding_from_string(value->c_str());
+}
+
 std::string mime_type_of(GMimeObject* object) {
   GMimeContentType* type = object ? g_mime_object_get_content_type(object) : nullptr;
   if (!type) return "text/plain";

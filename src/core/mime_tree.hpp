@@ -5,6 +5,7 @@
 #include <gmime/gmime.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/gobject_ptr.hpp"
@@ -32,6 +33,11 @@ detail::gobject_ptr<GMimeStream> open_spool_range(int spool_fd, std::uint64_t st
 
 // The decoded content of a leaf part as a stream, its transfer encoding undone.
 detail::gobject_ptr<GMimeStream> decoded_stream(GMimeStream* raw, GMimeContentEncoding encoding);
+
+// The transfer encoding of an entity: the default when it names none,
+// nullopt when it names more than one or the value is unreadably long.
+std::optional<GMimeContentEncoding> single_transfer_encoding(int spool_fd,
+                                                             const message_layout& layout);
 
 // "type/subtype" in lower case.
 std::string mime_type_of(GMimeObject* object);

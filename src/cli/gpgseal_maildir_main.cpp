@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cli/exit_status.hpp"
+#include "cli/gnupg_environment.hpp"
 #include "cli/maildir_console.hpp"
 #include "cli/maildir_when.hpp"
 #include "core/address.hpp"
@@ -48,6 +49,7 @@ struct command_line {
   bool version = false;
   std::optional<std::string> gnupg_home;
   bool dry_run = false;
+  bool key_cache = true;
   bool recurse = true;
   bool verbose = false;
   std::string progress = "auto";
@@ -69,6 +71,7 @@ po::options_description visible_options() {
       ("gnupghome", po::value<std::string>()->value_name("DIR"),
        "keyring directory (default: $GNUPGHOME, else $HOME/.gnupg)")
       ("dry-run,n", "show what would change; write nothing")
+      ("no-key-cache", "as for gpgseal: list the keyring for every message")
       ("jobs,j", po::value<unsigned>()->value_name("N"),
        "messages encrypted in parallel (default: the number of cores)")
       ("no-recurse", "only MAILDIR itself, not its Maildir++ subfolders (.Sent, ...)")
@@ -113,6 +116,7 @@ command_line parse(int argc, char** argv) {
   cl.help = vm.count("help") > 0;
   cl.version = vm.count("version") > 0;
   cl.dry_run = vm.count("dry-run") > 0;
+  cl.key_cache = vm.count("no-key-cache") == 0;
   cl.recurse = vm.count("no-recurse") == 0;
   cl.verbose = vm.count("verbose") > 0;
   cl.progress = vm["progress"].as<std::string>();
@@ -162,17 +166,9 @@ std::optional<std::string> validation_problem(const command_line& cl) {
   return std::nullopt;
 }
 
-std::string env_or_empty(const char* name) {
-  const char* value = std::getenv(name);
-  return value ? value : "";
-}
-
 // --gnupghome, then $GNUPGHOME, then $HOME/.gnupg, exactly as gpgseal.
 std::string resolve_gnupg_home(const command_line& cl) {
-  if (cl.gnupg_home) return *cl.gnupg_home;
-  if (std::string env = env_or_empty("GNUPGHOME"); !env.empty()) return env;
-  if (std::string home = env_or_empty("HOME"); !home.empty()) return home + "/.gnupg";
-  return "";
+  return cl.gnupg_home ? *cl.gnupg_home : gpgseal::cli::gnupg_home_from_environment();
 }
 
 unsigned default_jobs() {
@@ -185,10 +181,12 @@ gpgseal::maildir_options maildir_options_from(const command_line& cl) {
   gpgseal::maildir_options options;
   options.filter.addresses = cl.addresses;
   options.filter.gnupg_home = resolve_gnupg_home(cl);
+  options.filter.engine_default_home = gpgseal::cli::gnupg_home_from_environment();
+  options.filter.key_cache = cl.key_cache;
   // As for gpgseal: %u, %n and %d expand for the first ADDRESS.
   options.filter.gnupg_home_is_template =
       cl.gnupg_home && cl.gnupg_home->find('%') != std::string::npos;
-  std::string tmp = env_or_empty("TMPDIR");
+  std::string tmp = gpgseal::cli::env_or_empty("TMPDIR");
   options.filter.temp_dir = tmp.empty() ? "/tmp" : tmp;
   options.filter.mode = *mode_from(cl.encrypt_mode);
   options.filter.inline_flatten = cl.inline_flatten;

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <ostream>
 
+#include "cli/gnupg_environment.hpp"
 #include "core/address.hpp"
 #include "core/error.hpp"
 #include "core/keyring_dir.hpp"
@@ -29,6 +30,9 @@ po::options_description visible_options() {
       "home-from-passwd",
       "use ~/.gnupg of the running user from the password database "
       "(gpgit's behaviour) instead of $GNUPGHOME or $HOME")(
+      "no-key-cache",
+      "list the keyring for every message instead of remembering the chosen keys in "
+      "gpgseal-keycache there")(
       "on-missing-key", text()->value_name("pass|fail")->default_value("pass"),
       "no usable key: pass the message through unchanged, or fail (exit 75, no output)")(
       "on-error", text()->value_name("pass|fail")->default_value("pass"),
@@ -150,6 +154,7 @@ gpgseal_command command_from(const po::variables_map& vm) {
   command.version = vm.count("version") > 0;
   if (vm.count("gnupghome")) command.gnupg_home = value_of(vm, "gnupghome");
   command.home_from_passwd = vm.count("home-from-passwd") > 0;
+  command.key_cache = vm.count("no-key-cache") == 0;
   command.on_missing_key = policy_from("on-missing-key", value_of(vm, "on-missing-key"));
   command.on_error = policy_from("on-error", value_of(vm, "on-error"));
   if (vm.count("timeout")) command.timeout_seconds = seconds_from(value_of(vm, "timeout"));
@@ -160,11 +165,6 @@ gpgseal_command command_from(const po::variables_map& vm) {
   command.inline_flatten = vm.count("inline-flatten") > 0;
   if (vm.count("address")) command.addresses = vm["address"].as<std::vector<std::string>>();
   return command;
-}
-
-std::string env_or_empty(const char* name) {
-  const char* value = std::getenv(name);
-  return value ? value : "";
 }
 
 std::string passwd_home() {
@@ -212,11 +212,11 @@ filter_options filter_options_for(const gpgseal_command& command) {
   } else if (command.home_from_passwd) {
     std::string home = passwd_home();
     options.gnupg_home = home.empty() ? "" : home + "/.gnupg";
-  } else if (std::string env = env_or_empty("GNUPGHOME"); !env.empty()) {
-    options.gnupg_home = env;
-  } else if (std::string home = env_or_empty("HOME"); !home.empty()) {
-    options.gnupg_home = home + "/.gnupg";
+  } else {
+    options.gnupg_home = gnupg_home_from_environment();
   }
+  options.engine_default_home = gnupg_home_from_environment();
+  options.key_cache = command.key_cache;
   std::string tmp = env_or_empty("TMPDIR");
   options.temp_dir = tmp.empty() ? "/tmp" : tmp;
   options.on_missing_key = command.on_missing_key;

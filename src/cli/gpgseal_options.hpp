@@ -18,6 +18,7 @@ struct gpgseal_command {
   bool version = false;
   std::optional<std::string> gnupg_home;  // a directory or a %u/%n/%d template
   bool home_from_passwd = false;
+  bool key_cache = true;
   on_failure on_missing_key = on_failure::pass;
   on_failure on_error = on_failure::pass;
   double timeout_seconds = 0;

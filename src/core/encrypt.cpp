@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/gpg_context.hpp"
@@ -99,17 +100,21 @@ void encrypt_stream(gpgme_ctx_t ctx, const std::vector<recipient_key>& keys, byt
   bridge b{&source, &sink, nullptr, {}};
   auto plain = make_data(&source_callbacks, b);
   auto cipher = make_data(&sink_callbacks, b);
-  std::vector<gpgme_key_t> recipients;
-  for (const auto& k : keys) recipients.push_back(k.key.get());
-  recipients.push_back(nullptr);
+  // One fingerprint per line: gpg looks each up exactly, and no key needs to
+  // have been listed in this process (a remembered choice is enough).
+  std::string recipients;
+  for (const auto& k : keys) recipients += k.fingerprint + "\n";
   gpgme_error_t err = run_on_own_loop(ctx, [&] {
-    return gpgme_op_encrypt_start(ctx, recipients.data(), GPGME_ENCRYPT_ALWAYS_TRUST, plain.get(),
-                                  cipher.get());
+    return gpgme_op_encrypt_ext_start(ctx, nullptr, recipients.c_str(), GPGME_ENCRYPT_ALWAYS_TRUST,
+                                      plain.get(), cipher.get());
   });
   if (b.failure) std::rethrow_exception(b.failure);
   if (err) {
-    throw error(error_kind::unavailable, "gpg failed to encrypt to " + key_list(keys) + ": " +
-                                             gpg_error_text(err) + invalid_recipients(ctx));
+    std::string refused = invalid_recipients(ctx);
+    std::string message =
+        "gpg failed to encrypt to " + key_list(keys) + ": " + gpg_error_text(err) + refused;
+    if (!refused.empty()) throw key_refused(message);
+    throw error(error_kind::unavailable, message);
   }
   if (!ends_with_armor_end(b.tail)) {
     throw error(error_kind::unavailable, "gpg stopped before finishing the encrypted message to " +

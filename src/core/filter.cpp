@@ -1,6 +1,7 @@
 #include "core/filter.hpp"
 
 #include <atomic>
+#include <ctime>
 #include <exception>
 #include <functional>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "core/gpg_context.hpp"
 #include "core/header_scan.hpp"
 #include "core/inline_pgp.hpp"
+#include "core/key_cache.hpp"
 #include "core/keyring_dir.hpp"
 #include "core/keys.hpp"
 #include "core/library_init.hpp"
@@ -84,6 +86,10 @@ sealed_message encrypt_inline(int spool_fd, const message_layout& layout, gpgme_
   return seal_into_temp(options, keys, [&](fd_writer& writer) {
     inline_writer message(writer, spool_fd, layout, text);
     message.write_head();
+    // From the start, also when a refused remembered key makes this a retry.
+    if (g_mime_stream_reset(text.decoded.get()) != 0) {
+      throw error(error_kind::io, "cannot rewind the text to encrypt inline");
+    }
     gmime_source plain(text.decoded.get());
     encrypt_stream(ctx, keys.keys, plain, message);
   });
@@ -98,6 +104,50 @@ sealed_message missing_key(const filter_options& options, std::string detail) {
   return {by_policy(options.on_missing_key, pass_reason::no_key, std::move(detail), std::nullopt),
           {},
           0};
+}
+
+struct chosen_keys {
+  key_selection selection;
+  bool remembered = false;  // from the key cache, not from a listing
+};
+
+chosen_keys choose_keys(gpgme_ctx_t ctx, const std::string& home, const filter_options& options,
+                        bool may_recall) {
+  const std::int64_t now = std::time(nullptr);
+  if (options.key_cache && may_recall) {
+    if (auto keys = recall_keys(home, options.addresses, now)) {
+      chosen_keys chosen{{}, true};
+      chosen.selection.keys = std::move(*keys);
+      return chosen;
+    }
+  }
+  const std::string state = options.key_cache ? observe_keyring(home) : "";
+  key_selection selection = select_keys(ctx, options.addresses);
+  if (options.key_cache) remember_keys(home, state, options.addresses, selection, now);
+  return {std::move(selection), false};
+}
+
+using encrypt_function = std::function<sealed_message(const key_selection&)>;
+
+// If gpg refuses a remembered key, the keyring changed in a way its files'
+// times did not show: the choice is dropped and a listing decides.
+sealed_message encrypt_to_chosen_keys(gpgme_ctx_t ctx, const std::string& home,
+                                      const filter_options& options, deadline_watchdog& watchdog,
+                                      const encrypt_function& encrypt) {
+  chosen_keys chosen = choose_keys(ctx, home, options, true);
+  if (chosen.remembered) {
+    try {
+      return encrypt(chosen.selection);
+    } catch (const key_refused&) {
+      if (watchdog.expired()) throw;
+      forget_keys(home);
+      chosen = choose_keys(ctx, home, options, false);
+    }
+  }
+  if (!chosen.selection.complete()) {
+    return missing_key(options, chosen.selection.describe_missing(home));
+  }
+  return encrypt(chosen.selection);
 }
 
 sealed_message seal(const spooled_input& spool, const filter_options& options,
@@ -126,12 +176,12 @@ sealed_message seal(const spooled_input& spool, const filter_options& options,
     return missing_key(options, "no usable encryption key for " + bracketed(options.addresses) +
                                     " in " + home + " (it holds no public keyring)");
   }
-  auto ctx = make_gpg_context(home);
+  auto ctx = make_gpg_context(home, options.engine_default_home);
   deadline_cancel_scope cancel_at_deadline(watchdog, [c = ctx.get()] { gpgme_cancel_async(c); });
-  key_selection keys = select_keys(ctx.get(), options.addresses);
-  if (!keys.complete()) return missing_key(options, keys.describe_missing(home));
-  if (text) return encrypt_inline(fd, layout, ctx.get(), keys, *text, options);
-  return encrypt_pgp_mime(fd, layout, ctx.get(), keys, options);
+  return encrypt_to_chosen_keys(ctx.get(), home, options, watchdog, [&](const key_selection& keys) {
+    if (text) return encrypt_inline(fd, layout, ctx.get(), keys, *text, options);
+    return encrypt_pgp_mime(fd, layout, ctx.get(), keys, options);
+  });
 }
 
 sealed_message seal_or_fail(const spooled_input& spool, const filter_options& options,

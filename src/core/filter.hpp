@@ -32,7 +32,11 @@ struct filter_options {
   std::vector<std::string> addresses;   // plain mailboxes, checked by the caller
   std::string gnupg_home;               // the keyring directory, or a template if flagged
   bool gnupg_home_is_template = false;  // expand %u %n %d for the first address
-  std::string temp_dir = "/tmp";        // where the input is spooled
+  // The directory gpg uses when given none, from the environment it inherits
+  // ($GNUPGHOME, else $HOME/.gnupg), or "" if unknown. Only saves time.
+  std::string engine_default_home;
+  bool key_cache = true;          // remember key choices in the keyring (key_cache.hpp)
+  std::string temp_dir = "/tmp";  // where the input is spooled
   on_failure on_missing_key = on_failure::pass;
   on_failure on_error = on_failure::pass;
   std::chrono::milliseconds timeout{0};  // for the whole run; 0: none

@@ -10,8 +10,12 @@
 
 namespace gpgseal {
 
-// Requires initialise_libraries(). Throws error(unavailable) if GPGME fails.
-detail::context_ptr make_gpg_context(const std::string& gnupg_home);
+// Requires initialise_libraries(). `engine_default_home` is the directory gpg
+// uses when given none (from its environment), or "" if unknown: when it is
+// `gnupg_home`, gpg is not told the directory, which spares GPGME a second
+// `gpg --version` run. Throws error(unavailable) if GPGME fails.
+detail::context_ptr make_gpg_context(const std::string& gnupg_home,
+                                     const std::string& engine_default_home = "");
 
 // What gpg wrote on stderr during the last operation on `ctx`: the only place
 // some failures (a corrupt keybox during a key listing) are reported.

@@ -93,13 +93,23 @@ std::vector<detail::key_ptr> list_local_keys(gpgme_ctx_t ctx,
   return keys;
 }
 
+std::int64_t earliest_expiry(gpgme_key_t key) {
+  std::int64_t earliest = 0;
+  auto consider = [&](long expires) {
+    if (expires > 0 && (earliest == 0 || expires < earliest)) earliest = expires;
+  };
+  for (gpgme_subkey_t sub = key->subkeys; sub; sub = sub->next) {
+    if (sub == key->subkeys || (sub->can_encrypt && !sub->revoked)) consider(sub->expires);
+  }
+  return earliest;
+}
+
 void add_once(key_selection& selection, gpgme_key_t key) {
   std::string fpr = fingerprint_of(key);
   for (const auto& chosen : selection.keys) {
     if (chosen.fingerprint == fpr) return;
   }
-  gpgme_key_ref(key);
-  selection.keys.push_back(recipient_key{fpr, detail::key_ptr(key)});
+  selection.keys.push_back(recipient_key{fpr, earliest_expiry(key)});
 }
 
 }  // namespace

@@ -6,16 +6,17 @@
 
 #include <gpgme.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
-
-#include "core/gpgme_handles.hpp"
 
 namespace gpgseal {
 
 struct recipient_key {
   std::string fingerprint;
-  detail::key_ptr key;
+  // When the key or one of its encryption subkeys expires (seconds since the
+  // epoch), or 0 if never: how long a remembered choice of it can stand.
+  std::int64_t usable_until = 0;
 };
 
 // A key whose user ID matched an address but that cannot be used, and why.

@@ -2,10 +2,12 @@
 // $HOME/.gnupg — Dovecot sets only HOME) and what it does when that directory
 // is missing or unreadable: the message passes through unchanged, and stderr
 // names the directory.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -137,6 +139,52 @@ TEST(CliKeyring, EmptyGnupghomeVariableFallsBackToHome) {
   process_result r =
       run_gpgseal({"alice@example.org"}, input, only_env({"GNUPGHOME=", "HOME=" + home.path()}));
   expect_encrypted(r, input);
+}
+
+// gpgseal leaves gpg's directory to the environment when the two agree, so
+// disagreeing must still mean the directory gpgseal chose, either way round.
+TEST(CliKeyring, TheChosenDirectoryWinsOverWhatTheEnvironmentTellsGpg) {
+  test_keyring other;
+  const std::string other_alice = other.generate("Alice Elsewhere <alice@example.org>");
+  const std::string shared = shared_keys().ring.home();
+  const std::string input = plain_message();
+  auto encrypted_to = [&](const std::string& option, const std::vector<std::string>& env) {
+    process_result r = run_gpgseal({"--log", "stderr", "--gnupghome", option, "alice@example.org"},
+                                   input, only_env(env));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto at = r.err.find("encrypted to 0x");
+    return at == std::string::npos ? r.err : r.err.substr(at + 15, 40);
+  };
+  EXPECT_EQ(encrypted_to(shared, {path_variable(), "GNUPGHOME=" + other.home()}),
+            shared_keys().alice);
+  EXPECT_EQ(encrypted_to(other.home(), {path_variable(), "GNUPGHOME=" + shared}), other_alice);
+  home_with_keyring home;
+  EXPECT_EQ(encrypted_to(other.home(), {path_variable(), "HOME=" + home.path()}), other_alice);
+  EXPECT_EQ(encrypted_to(home.path() + "/.gnupg", {path_variable(), "HOME=" + home.path()}),
+            shared_keys().alice);
+}
+
+TEST(CliKeyring, RemembersTheChosenKeysInTheKeyringUnlessTold) {
+  scratch_dir keyring;
+  copy_keyring(shared_keys().ring.home(), keyring.path());
+  // Files written in the last seconds are not trusted to show their next change.
+  const timespec past{::time(nullptr) - 60, 0};
+  const timespec times[2] = {past, past};
+  for (const auto& entry : fs::directory_iterator(keyring.path())) {
+    ::utimensat(AT_FDCWD, entry.path().c_str(), times, 0);
+  }
+  const std::string cache = keyring / "gpgseal-keycache";
+  const std::string input = plain_message();
+  expect_encrypted(run_gpgseal({"--gnupghome", keyring.path(), "alice@example.org"}, input), input);
+  struct stat st {};
+  ASSERT_EQ(::stat(cache.c_str(), &st), 0) << "no key cache written";
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_NE(read_file(cache).find(shared_keys().alice), std::string::npos);
+  fs::remove(cache);
+  expect_encrypted(
+      run_gpgseal({"--no-key-cache", "--gnupghome", keyring.path(), "alice@example.org"}, input),
+      input);
+  EXPECT_FALSE(fs::exists(cache));
 }
 
 TEST(CliKeyring, NoResolvableDirectoryPassesThrough) {

@@ -19,6 +19,8 @@
 #   no key for the exact address (only a key for a longer address containing
 #   it), are stored unchanged;
 # - a 4 MB message, far beyond a pipe buffer, gets through whole both ways;
+# - the key choice is remembered in the user's keyring (mode 0600, the mail
+#   user's), and a delivery that uses it decrypts;
 # - no message gets the $FilterFailed flag (gpgseal exited 0 every time), and
 #   no process of the mail user is left running afterwards.
 # Line ends are compared as LF: Dovecot stores LF whatever it was given.
@@ -182,6 +184,26 @@ run_cases() {
   done
 }
 
+# After the cases, Alice's keyring holds the key choice gpgseal remembered, as
+# the mail user's own private file, and a delivery made with it decrypts.
+check_key_cache() {
+  local cache=$tmp/home/alice/.gnupg/gpgseal-keycache
+  # Nothing is remembered from a keyring written in the last two seconds.
+  local age=$(($(date +%s) - $(stat -c %Y "$tmp/home/alice/.gnupg/pubring.kbx")))
+  ((age > 3)) || sleep $((4 - age))
+  run_case lda plain-lf "$ALICE" encrypted
+  if [[ ! -f $cache ]]; then
+    fail key-cache "no $cache after the deliveries"
+  elif [[ $(stat -c '%U %a' "$cache") != "$e2e_user 600" ]]; then
+    fail key-cache "$cache is $(stat -c '%U %a' "$cache"), not $e2e_user 600"
+  elif ! grep -q "^entry [0-9]* 1 $ALICE [0-9A-F]\{40\}" "$cache"; then
+    fail key-cache "$cache does not name Alice's key: $(cat "$cache")"
+  else
+    run_case lmtp plain-crlf "$ALICE" encrypted  # with the remembered key
+    pass key-cache
+  fi
+}
+
 main() {
   start_run GPGSEAL_BINARY "$@"
   make_tmp gpgseal-e2e
@@ -195,6 +217,7 @@ main() {
   compile_sieve gpgseal-before.sieve
   start_dovecot
   run_cases
+  check_key_cache
   check_no_leftovers
   finish_run
 }

@@ -38,6 +38,10 @@ mkdir -m 0700 "$work/gnupg"
 export GNUPGHOME=$work/gnupg
 gpg --batch --quiet --passphrase '' --quick-gen-key "Bench <$ADDRESS>" future-default default never \
   </dev/null 2>/dev/null
+# Settle the trust database now: a check during the runs would write the keyring directory, and
+# gpgseal remembers key choices only from a keyring not written in the last two seconds.
+gpg --batch --check-trustdb >/dev/null 2>&1 || true
+sleep 3
 
 python3 - "$work" "$COUNT" <<'PY'
 import base64, os, random, sys

@@ -43,11 +43,9 @@ bool is_error(const filter_outcome& outcome) {
 }  // namespace
 
 message_log::message_log(log_destination destination, int facility)
-    : destination_(destination), start_(std::chrono::steady_clock::now()) {
-  openlog("gpgseal", LOG_PID, facility);
-}
-
-message_log::~message_log() { closelog(); }
+    : destination_(destination),
+      syslog_("gpgseal", facility),
+      start_(std::chrono::steady_clock::now()) {}
 
 void message_log::outcome(const filter_outcome& outcome,
                           const std::vector<std::string>& addresses) {
@@ -62,14 +60,14 @@ void message_log::outcome(const filter_outcome& outcome,
                      outcome.reason != pass_reason::already_encrypted;
   int priority = is_error(outcome) ? LOG_ERR : unencrypted ? LOG_NOTICE : LOG_INFO;
   bool error = is_error(outcome);
-  if (error || destination_ != log_destination::none) syslog(priority, "%s", text.c_str());
+  if (error || destination_ != log_destination::none) syslog_.send(priority, text);
   if (error || destination_ == log_destination::syslog_and_stderr) {
     std::cerr << "gpgseal: " << text << std::endl;
   }
 }
 
 void message_log::failure(const std::string& text) {
-  syslog(LOG_ERR, "%s", text.c_str());
+  syslog_.send(LOG_ERR, text);
   std::cerr << "gpgseal: " << text << std::endl;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/syslog_client.hpp"
 #include "core/filter.hpp"
 
 namespace gpgseal::cli {
@@ -18,7 +19,6 @@ class message_log {
  public:
   // `facility` is a syslog LOG_* facility value.
   message_log(log_destination destination, int facility);
-  ~message_log();
   message_log(const message_log&) = delete;
   message_log& operator=(const message_log&) = delete;
 
@@ -28,6 +28,7 @@ class message_log {
 
  private:
   log_destination destination_;
+  syslog_client syslog_;
   std::chrono::steady_clock::time_point start_;
 };
 

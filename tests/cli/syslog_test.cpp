@@ -6,9 +6,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <future>
 #include <optional>
 
 #include "cli_support.hpp"
+#include "support/mail_check.hpp"
 
 namespace gpgseal::test::cli {
 namespace {
@@ -102,6 +106,43 @@ TEST(CliSyslog, FailureIsAnErrorOnBothSyslogAndStderr) {
   EXPECT_EQ(line->rfind(priority_prefix(3), 0), 0u) << *line;  // err
   EXPECT_NE(line->find("/nonexistent/keyring"), std::string::npos) << *line;
   EXPECT_NE(r.err.find("/nonexistent/keyring"), std::string::npos) << r.err;
+}
+
+// Fills the daemon's queue from another socket, as a stalled journald leaves
+// it, so that the next blocking send would wait until someone reads.
+bool fill_queue() {
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", log_socket);
+  bool full = false;
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+    const std::string filler(512, 'x');
+    for (int i = 0; i < 100000 && !full; ++i) {
+      full = ::send(fd, filler.data(), filler.size(), 0) < 0 && errno == EAGAIN;
+    }
+  }
+  if (fd >= 0) ::close(fd);
+  return full;
+}
+
+TEST(CliSyslog, AStalledSyslogDaemonDoesNotHoldUpTheMessage) {
+  if (!can_listen()) GTEST_SKIP() << "needs root and no syslog daemon on /dev/log";
+  syslog_sink sink;
+  ASSERT_TRUE(sink.bound());
+  ASSERT_TRUE(fill_queue());
+  const std::string input = plain_message();
+  auto run = std::async(std::launch::async, [&] {
+    return run_gpgseal(with_shared_ring({"alice@example.org"}), input);
+  });
+  bool prompt = run.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  while (!prompt && sink.next()) {
+    // Unblock a gpgseal stuck in send() so that the test ends.
+  }
+  EXPECT_TRUE(prompt) << "gpgseal waited for the syslog daemon";
+  process_result r = run.get();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(round_trips(input, r.out, shared_keys().ring));
 }
 
 }  // namespace

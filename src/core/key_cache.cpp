@@ -20,7 +20,9 @@ namespace {
 
 constexpr std::string_view magic_line = "gpgseal key cache 1";
 constexpr std::size_t max_cache_bytes = 64 * 1024;
-constexpr std::size_t max_entries = 8;
+// Enough for a keyring shared by a few hundred users; the newest are kept.
+constexpr std::size_t max_entries = 256;
+constexpr std::size_t max_addresses = 64;
 
 // Every file whose change can change what a listing finds: the keyrings of
 // gpg 2.2 and of keyboxd, the trust database (the "disabled" flag lives
@@ -80,7 +82,7 @@ std::optional<key_cache_entry> parse_entry(const std::string& line) {
   key_cache_entry entry;
   std::size_t count = 0;
   if (!(words >> keyword >> entry.valid_until >> count) || keyword != "entry") return std::nullopt;
-  if (count == 0 || count > 64) return std::nullopt;
+  if (count == 0 || count > max_addresses) return std::nullopt;
   for (std::string word; words >> word;) {
     if (entry.addresses.size() < count) {
       entry.addresses.push_back(word);
@@ -208,7 +210,8 @@ void remember_keys(const std::string& gnupg_home, const std::string& state_befor
     fresh.fingerprints.push_back(key.fingerprint);
     if (key.usable_until > 0) fresh.valid_until = std::min(fresh.valid_until, key.usable_until);
   }
-  if (fresh.valid_until <= now || !std::all_of(addresses.begin(), addresses.end(), is_token) ||
+  if (fresh.valid_until <= now || addresses.empty() || addresses.size() > max_addresses ||
+      !std::all_of(addresses.begin(), addresses.end(), is_token) ||
       changed_lately(gnupg_home, now)) {
     return;
   }
@@ -222,7 +225,12 @@ void remember_keys(const std::string& gnupg_home, const std::string& state_befor
       }
     }
   }
-  write_cache_file(gnupg_home, format_key_cache(cache));
+  std::string text = format_key_cache(cache);
+  while (text.size() > max_cache_bytes && cache.entries.size() > 1) {
+    cache.entries.pop_back();
+    text = format_key_cache(cache);
+  }
+  if (text.size() <= max_cache_bytes) write_cache_file(gnupg_home, text);
 }
 
 void forget_keys(const std::string& gnupg_home) { ::unlink(cache_path(gnupg_home).c_str()); }

@@ -134,6 +134,23 @@ TEST(KeyCache, KeepsTheOtherAddressesChoices) {
   EXPECT_EQ(fingerprints_of(r.recall({"bob@example.org"})), std::vector<std::string>{r.bob});
 }
 
+TEST(KeyCache, AKeyringSharedByManyUsersKeepsTheNewestChoicesWithinBounds) {
+  own_ring r;
+  auto user = [](int n) { return "user" + std::to_string(n) + "@example.org"; };
+  for (int n = 0; n < 300; ++n) r.remember({user(n)}, {r.alice});
+  EXPECT_TRUE(r.recall({user(299)}));
+  EXPECT_TRUE(r.recall({user(299 - 255)}));
+  EXPECT_FALSE(r.recall({user(299 - 256)}));
+  EXPECT_FALSE(r.recall({user(0)}));
+  EXPECT_LE(std::filesystem::file_size(r.cache_file()), 64u * 1024);
+  // Long address lists: the file stays readable, dropping the oldest.
+  std::vector<std::string> many;
+  for (int n = 0; n < 64; ++n) many.push_back(user(1000 + n) + std::string(200, 'x'));
+  r.remember(many, {r.alice, r.bob});
+  EXPECT_TRUE(r.recall(many));
+  EXPECT_LE(std::filesystem::file_size(r.cache_file()), 64u * 1024);
+}
+
 TEST(KeyCache, AnyKeyringChangeForgets) {
   own_ring r;
   r.remember({"alice@example.org"}, {r.alice});

@@ -129,6 +129,8 @@ maildir_summary encrypt_maildir(const std::string& root, const maildir_options& 
   maildir_summary summary;
   detail::message_context context;
   context.filter = filter_policies(options.filter);
+  // A dry run writes nothing anywhere, the key cache in the keyring included.
+  if (options.dry_run) context.filter.key_cache = false;
   context.keys_available = probe_keys(context.filter, summary.no_key_detail);
   summary.keys_available = context.keys_available;
   context.dry_run = options.dry_run;

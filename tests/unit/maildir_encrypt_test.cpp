@@ -3,9 +3,13 @@
 // its base name and flags with S=/W= right and mode, owner and mtime kept;
 // nothing else in the Maildir is touched; a second run and a dry run change
 // nothing; already encrypted and key-less messages are left alone.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -99,6 +103,27 @@ TEST(MaildirEncrypt, DryRunWritesNothingAndSaysWhatWouldChange) {
   EXPECT_EQ(summary.encrypted, 0u);
   EXPECT_EQ(maildir.snapshot(), before);
   EXPECT_EQ(count_of(reports, message_result::would_encrypt), 1u);
+}
+
+// Not even the key cache: a dry run leaves the keyring directory as it was.
+TEST(MaildirEncrypt, DryRunWritesNothingToTheKeyringEither) {
+  test::test_keyring ring;
+  ring.generate("Alice <alice@example.org>");
+  const timespec past{::time(nullptr) - 60, 0};
+  const timespec times[2] = {past, past};
+  for (const auto& entry : std::filesystem::directory_iterator(ring.home())) {
+    ::utimensat(AT_FDCWD, entry.path().c_str(), times, 0);  // old enough to be remembered
+  }
+  temp_maildir maildir;
+  maildir.add("", "cur", "1500000001.M1P1.host:2,S", maildir_message("a"));
+  maildir_options options = alice_options();
+  options.filter.gnupg_home = ring.home();
+  options.dry_run = true;
+  EXPECT_EQ(run_maildir(maildir, options).would_encrypt, 1u);
+  EXPECT_FALSE(std::filesystem::exists(ring.home() + "/gpgseal-keycache"));
+  options.dry_run = false;
+  EXPECT_EQ(run_maildir(maildir, options).encrypted, 1u);
+  EXPECT_TRUE(std::filesystem::exists(ring.home() + "/gpgseal-keycache"));
 }
 
 TEST(MaildirEncrypt, LeavesAlreadyEncryptedMessagesUntouched) {

@@ -70,20 +70,28 @@ for cc in "${CC:-cc}" gcc clang; do
 done
 ((shim_ok)) || echo "bench.sh: no C compiler could build peak_rss.c; peak RSS shown as n/a" >&2
 
-# --- the GPGME floor (see gpgme_floor.c for why it is one) ----------------------------------
+# --- the floors (see gpgme_floor.c for why they are floors) ----------------------------------
+# build_floor OUT FLAGS...: compiles gpgme_floor.c; fails quietly.
+build_floor() {
+  local out=$1 cc
+  shift
+  for cc in "${CC:-cc}" gcc clang; do
+    if command -v "$cc" >/dev/null &&
+      "$cc" -O2 -o "$out" "$bench_dir/gpgme_floor.c" "$@" 2>"$tmp/floor.err"; then
+      return 0
+    fi
+  done
+  return 1
+}
 floor=$tmp/gpgme_floor
+floor_gmime=$tmp/gpgme_gmime_floor
 floor_ok=0
-gpgme_flags=$(pkg-config --cflags --libs gpgme 2>/dev/null || gpgme-config --cflags --libs 2>/dev/null ||
-  echo -lgpgme)
-for cc in "${CC:-cc}" gcc clang; do
-  # shellcheck disable=SC2086  # the flags are words
-  if command -v "$cc" >/dev/null &&
-    "$cc" -O2 -o "$floor" "$bench_dir/gpgme_floor.c" $gpgme_flags 2>"$tmp/floor.err"; then
-    floor_ok=1
-    break
-  fi
-done
-((floor_ok)) || echo "bench.sh: gpgme_floor.c did not build (libgpgme-dev?); floor shown as n/a" >&2
+# shellcheck disable=SC2046  # pkg-config's flags are words
+build_floor "$floor" $(pkg-config --cflags --libs gpgme) &&
+  build_floor "$floor_gmime" -DFLOOR_WITH_GMIME $(pkg-config --cflags --libs gpgme gmime-3.0) &&
+  floor_ok=1
+((floor_ok)) || echo "bench.sh: gpgme_floor.c did not build (libgpgme-dev, libgmime-3.0-dev?);" \
+  "floors shown as n/a" >&2
 
 # --- the messages ----------------------------------------------------------------------------
 # Deterministic pseudo-random bytes: an AES-CTR keystream, so every run compresses alike.
@@ -166,6 +174,7 @@ write_message() {
 gpg_cmd=(gpg --batch --quiet --armor --encrypt --trust-model always -r "$fpr")
 seal_cmd=("$gpgseal" --gnupghome "$GNUPGHOME" "$address")
 floor_cmd=("$floor" "$fpr")
+floor_gmime_cmd=("$floor_gmime" "$fpr")
 
 # fail_run WHAT STATUS: shows the failed program's stderr, then stops the benchmark.
 fail_run() {
@@ -237,7 +246,7 @@ check_output() {
 # --- the run ---------------------------------------------------------------------------------
 sizes=(4096 20971520 104857600)
 labels=("4 KiB" "20 MiB" "100 MiB")
-runs=(11 5 3)
+runs=(31 5 3)
 
 printf 'gpgseal: %s (%s)\n' "$gpgseal" "$("$gpgseal" --version 2>&1 | head -1)"
 printf 'gpg:     %s, %s CPUs, %s\n' "$(gpg --version | head -1)" "$(nproc)" "$(uname -r)"
@@ -259,15 +268,20 @@ for i in "${!sizes[@]}"; do
   check_output "$msg" "$tmp/out.eml"
   rm -f "$tmp/out.eml"
 
-  gpg_t=() seal_t=() floor_t=()
+  gpg_t=() seal_t=() floor_t=() floor_gmime_t=()
   for ((r = 0; r < runs[i]; r++)); do  # interleaved, so drift hits all alike
     gpg_t+=("$(wall_ns "$msg" "${gpg_cmd[@]}")")
     seal_t+=("$(wall_ns "$msg" "${seal_cmd[@]}")")
-    ((floor_ok)) && floor_t+=("$(wall_ns "$msg" "${floor_cmd[@]}")")
+    if ((floor_ok)); then
+      floor_t+=("$(wall_ns "$msg" "${floor_cmd[@]}")")
+      floor_gmime_t+=("$(wall_ns "$msg" "${floor_gmime_cmd[@]}")")
+    fi
   done
-  floor_ratio=n/a
+  floor_ratio=n/a floor_gmime_ratio=n/a
   if ((floor_ok)); then
     floor_ratio=$(awk -v a="$(median "${floor_t[@]}")" -v b="$(median "${gpg_t[@]}")" \
+      'BEGIN { printf "%.3f", a / b }')
+    floor_gmime_ratio=$(awk -v a="$(median "${floor_gmime_t[@]}")" -v b="$(median "${gpg_t[@]}")" \
       'BEGIN { printf "%.3f", a / b }')
   fi
   gpg_ns=$(median "${gpg_t[@]}")
@@ -289,21 +303,22 @@ for i in "${!sizes[@]}"; do
        ok=$(awk -v m="$seal_mib" 'BEGIN { print (m == "n/a") ? "n/a" : (m < 32) ? "yes" : "NO" }')
        seal_100m_s=$seal_s ;;
   esac
-  rows+=("$(printf '%-8s %10d %8s %10s %7s %11s %12s %12s %16s  %-18s %s' "$label" \
-    "$(stat -c %s "$msg")" "$gpg_s" "$seal_s" "$ratio" "$best_ratio" "$floor_ratio" "$gpg_mib" \
-    "$seal_mib" "$target" "$ok")")
+  rows+=("$(printf '%-8s %10d %8s %10s %7s %11s %12s %12s %12s %16s  %-18s %s' "$label" \
+    "$(stat -c %s "$msg")" "$gpg_s" "$seal_s" "$ratio" "$best_ratio" "$floor_ratio" \
+    "$floor_gmime_ratio" "$gpg_mib" "$seal_mib" "$target" "$ok")")
   rm -f "$msg"
 done
 
 echo
-printf '%-8s %10s %8s %10s %7s %11s %12s %12s %16s  %-18s %s\n' size bytes gpg_s gpgseal_s ratio \
-  ratio_best floor_ratio gpg_rss_MiB gpgseal_rss_MiB target ok?
+printf '%-8s %10s %8s %10s %7s %11s %12s %12s %12s %16s  %-18s %s\n' size bytes gpg_s gpgseal_s \
+  ratio ratio_best floor_ratio +gmime_ratio gpg_rss_MiB gpgseal_rss_MiB target ok?
 printf '%s\n' "${rows[@]}"
 echo
 echo "times: median wall clock of the runs, including \`cat\`; ratio = gpgseal_s / gpg_s, judged"
 echo "against the target; ratio_best = fastest gpgseal run / fastest gpg run (less load noise)."
 echo "floor_ratio = bench/gpgme_floor.c (GPGME's version probe + one encryption, nothing else)"
-echo "/ gpg_s: no filter that encrypts through GPGME, started per message, can go below it."
+echo "/ gpg_s: no filter that encrypts through GPGME, started per message, can go below it;"
+echo "+gmime_ratio: the same program also loading GMime (GLib, GIO), the floor with both libraries."
 echo "RSS: VmHWM of that process alone (bench/peak_rss.c), not of the gpg it runs."
 awk -v s="$seal_100m_s" 'BEGIN { if (s > 10) printf "note: %s s at 100 MiB exceeds Dovecot'"'"'s default sieve_filter_exec_timeout (10 s).\n", s }'
 echo "All gpgseal outputs were RFC 3156 PGP/MIME and decrypted to the original bodies."

@@ -7,9 +7,16 @@
  * runs `gpg --version` once when the first context is made, before the gpg that encrypts, so
  * this program's time over one plain gpg run is a floor that no GPGME-based filter started per
  * message can go below. bench.sh prints it next to gpgseal's.
+ *
+ * Built with -DFLOOR_WITH_GMIME (and GMime's flags) it also loads and initialises GMime, the
+ * project's other fixed library, with GLib and GIO behind it: the floor for a filter that uses
+ * both, as gpgseal does.
  */
 #include <gpgme.h>
 #include <stdio.h>
+#ifdef FLOOR_WITH_GMIME
+#include <gmime/gmime.h>
+#endif
 
 int main(int argc, char **argv) {
   gpgme_ctx_t ctx;
@@ -20,6 +27,9 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: gpgme_floor FINGERPRINT <plain >armored\n");
     return 64;
   }
+#ifdef FLOOR_WITH_GMIME
+  g_mime_init();
+#endif
   gpgme_set_global_flag("disable-gpgconf", "1");
   if (!gpgme_check_version(NULL)) return 69;
   err = gpgme_new(&ctx);

@@ -19,7 +19,7 @@ namespace gpgseal {
 namespace {
 
 constexpr std::string_view magic_line = "gpgseal key cache 1";
-constexpr std::size_t max_cache_bytes = 64 * 1024;
+constexpr std::size_t max_cache_bytes = std::size_t{64} * 1024;
 // Enough for a keyring shared by a few hundred users; the newest are kept.
 constexpr std::size_t max_entries = 256;
 constexpr std::size_t max_addresses = 64;

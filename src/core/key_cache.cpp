@@ -64,13 +64,6 @@ bool is_fingerprint(std::string_view text) {
          });
 }
 
-bool is_token(std::string_view text) {
-  return !text.empty() && std::none_of(text.begin(), text.end(), [](char c) {
-    return std::isspace(static_cast<unsigned char>(c)) ||
-           std::iscntrl(static_cast<unsigned char>(c));
-  });
-}
-
 bool same_addresses(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), same_mailbox);
 }
@@ -211,7 +204,8 @@ void remember_keys(const std::string& gnupg_home, const std::string& state_befor
     if (key.usable_until > 0) fresh.valid_until = std::min(fresh.valid_until, key.usable_until);
   }
   if (fresh.valid_until <= now || addresses.empty() || addresses.size() > max_addresses ||
-      !std::all_of(addresses.begin(), addresses.end(), is_token) ||
+      // Entries are space-separated words: only plain mailboxes (no white space) fit.
+      std::any_of(addresses.begin(), addresses.end(), mailbox_problem) ||
       changed_lately(gnupg_home, now)) {
     return;
   }

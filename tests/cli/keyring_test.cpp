@@ -2,12 +2,10 @@
 // $HOME/.gnupg — Dovecot sets only HOME) and what it does when that directory
 // is missing or unreadable: the message passes through unchanged, and stderr
 // names the directory.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ctime>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -167,12 +165,7 @@ TEST(CliKeyring, TheChosenDirectoryWinsOverWhatTheEnvironmentTellsGpg) {
 TEST(CliKeyring, RemembersTheChosenKeysInTheKeyringUnlessTold) {
   scratch_dir keyring;
   copy_keyring(shared_keys().ring.home(), keyring.path());
-  // Files written in the last seconds are not trusted to show their next change.
-  const timespec past{::time(nullptr) - 60, 0};
-  const timespec times[2] = {past, past};
-  for (const auto& entry : fs::directory_iterator(keyring.path())) {
-    ::utimensat(AT_FDCWD, entry.path().c_str(), times, 0);
-  }
+  age_keyring(keyring.path());
   const std::string cache = keyring / "gpgseal-keycache";
   const std::string input = plain_message();
   expect_encrypted(run_gpgseal({"--gnupghome", keyring.path(), "alice@example.org"}, input), input);

@@ -1,7 +1,11 @@
 #include "support/test_keyring.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <ctime>
+#include <filesystem>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -9,6 +13,14 @@
 #include "support/process.hpp"
 
 namespace gpgseal::test {
+
+void age_keyring(const std::string& home) {
+  const timespec past{::time(nullptr) - 60, 0};
+  const timespec times[2] = {past, past};
+  for (const auto& entry : std::filesystem::directory_iterator(home)) {
+    ::utimensat(AT_FDCWD, entry.path().c_str(), times, 0);
+  }
+}
 
 test_keyring::test_keyring() : home_(make_temp_dir()) {}
 

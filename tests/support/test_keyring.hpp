@@ -41,6 +41,11 @@ class test_keyring {
   std::string home_;
 };
 
+// Sets the times of every file directly in `home` a minute back. gpgseal
+// remembers key choices only from a keyring not written in the last seconds
+// (key_cache.hpp); a keyring a test has just made is aged past that.
+void age_keyring(const std::string& home);
+
 // Keys every unit test can use, generated once per test program.
 struct standard_keys {
   test_keyring ring;

@@ -4,7 +4,6 @@
 // listing, not a message in clear.
 #include "core/key_cache.hpp"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,16 +23,6 @@ namespace {
 using namespace std::chrono_literals;
 
 std::int64_t now() { return std::time(nullptr); }
-
-// Files written this second are not trusted to show their next change (see
-// remember_keys); a keyring made by the test is aged past that.
-void age_keyring(const std::string& home) {
-  const timespec past{static_cast<std::time_t>(now() - 60), 0};
-  const timespec times[2] = {past, past};
-  for (const char* name : {"pubring.kbx", "pubring.gpg", "trustdb.gpg"}) {
-    ::utimensat(AT_FDCWD, (home + "/" + name).c_str(), times, 0);  // absent ones: no matter
-  }
-}
 
 key_selection selection_of(const std::vector<std::string>& fingerprints,
                            std::int64_t usable_until = 0) {
@@ -56,7 +45,7 @@ struct own_ring {
   std::string alice = ring.generate("Alice <alice@example.org>");
   std::string bob = ring.generate("Bob <bob@example.org>");
 
-  own_ring() { age_keyring(ring.home()); }
+  own_ring() { test::age_keyring(ring.home()); }
   [[nodiscard]] std::string cache_file() const { return ring.home() + "/" + key_cache_file_name; }
   void remember(const std::vector<std::string>& addresses,
                 const std::vector<std::string>& fingerprints, std::int64_t usable_until = 0) {

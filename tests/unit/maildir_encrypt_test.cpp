@@ -3,12 +3,9 @@
 // its base name and flags with S=/W= right and mode, owner and mtime kept;
 // nothing else in the Maildir is touched; a second run and a dry run change
 // nothing; already encrypted and key-less messages are left alone.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -109,11 +106,7 @@ TEST(MaildirEncrypt, DryRunWritesNothingAndSaysWhatWouldChange) {
 TEST(MaildirEncrypt, DryRunWritesNothingToTheKeyringEither) {
   test::test_keyring ring;
   ring.generate("Alice <alice@example.org>");
-  const timespec past{::time(nullptr) - 60, 0};
-  const timespec times[2] = {past, past};
-  for (const auto& entry : std::filesystem::directory_iterator(ring.home())) {
-    ::utimensat(AT_FDCWD, entry.path().c_str(), times, 0);  // old enough to be remembered
-  }
+  test::age_keyring(ring.home());  // old enough for key choices to be remembered
   temp_maildir maildir;
   maildir.add("", "cur", "1500000001.M1P1.host:2,S", maildir_message("a"));
   maildir_options options = alice_options();

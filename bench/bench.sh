@@ -58,37 +58,30 @@ gpg --batch --check-trustdb >/dev/null 2>&1 || true  # keep "checking the trustd
 # (src/core/key_cache.hpp); a deployed keyring is older than that.
 sleep 3
 
-# --- the peak-RSS shim (see peak_rss.c for why not GNU time's %M) ---------------------------
-shim=$tmp/peak_rss.so
-shim_ok=0
-for cc in "${CC:-cc}" gcc clang; do
-  if command -v "$cc" >/dev/null &&
-    "$cc" -shared -fPIC -O2 -o "$shim" "$bench_dir/peak_rss.c" 2>"$tmp/shim.err"; then
-    shim_ok=1
-    break
-  fi
-done
-((shim_ok)) || echo "bench.sh: no C compiler could build peak_rss.c; peak RSS shown as n/a" >&2
-
-# --- the floors (see gpgme_floor.c for why they are floors) ----------------------------------
-# build_floor OUT FLAGS...: compiles gpgme_floor.c; fails quietly.
-build_floor() {
-  local out=$1 cc
-  shift
+# compile_c ARGS...: the first C compiler that builds ARGS (output, sources and flags); its
+# errors go to $tmp/cc.err. Fails if none does.
+compile_c() {
+  local cc
   for cc in "${CC:-cc}" gcc clang; do
-    if command -v "$cc" >/dev/null &&
-      "$cc" -O2 -o "$out" "$bench_dir/gpgme_floor.c" "$@" 2>"$tmp/floor.err"; then
-      return 0
-    fi
+    command -v "$cc" >/dev/null && "$cc" -O2 "$@" 2>"$tmp/cc.err" && return 0
   done
   return 1
 }
+
+# --- the peak-RSS shim (see peak_rss.c for why not GNU time's %M) ---------------------------
+shim=$tmp/peak_rss.so
+shim_ok=0
+compile_c -shared -fPIC -o "$shim" "$bench_dir/peak_rss.c" && shim_ok=1
+((shim_ok)) || echo "bench.sh: no C compiler could build peak_rss.c; peak RSS shown as n/a" >&2
+
+# --- the floors (see gpgme_floor.c for why they are floors) ----------------------------------
 floor=$tmp/gpgme_floor
 floor_gmime=$tmp/gpgme_gmime_floor
 floor_ok=0
 # shellcheck disable=SC2046  # pkg-config's flags are words
-build_floor "$floor" $(pkg-config --cflags --libs gpgme) &&
-  build_floor "$floor_gmime" -DFLOOR_WITH_GMIME $(pkg-config --cflags --libs gpgme gmime-3.0) &&
+compile_c -o "$floor" "$bench_dir/gpgme_floor.c" $(pkg-config --cflags --libs gpgme) &&
+  compile_c -o "$floor_gmime" -DFLOOR_WITH_GMIME "$bench_dir/gpgme_floor.c" \
+    $(pkg-config --cflags --libs gpgme gmime-3.0) &&
   floor_ok=1
 ((floor_ok)) || echo "bench.sh: gpgme_floor.c did not build (libgpgme-dev, libgmime-3.0-dev?);" \
   "floors shown as n/a" >&2

@@ -172,16 +172,6 @@ run_case() {
   fi
 }
 
-run_cases() {
-  local transport entry
-  for transport in lda lmtp; do
-    for entry in "${CASES[@]}"; do
-      # shellcheck disable=SC2086  # entry is "name message recipient expectation ..."
-      run_case "$transport" $entry
-    done
-  done
-}
-
 main() {
   start_run GPGSEAL_BINARY "$@"
   make_tmp gpgseal-gpgit-e2e

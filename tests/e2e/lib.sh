@@ -313,6 +313,18 @@ bounded() {
   wait $!
 }
 
+# run_cases: the script's run_case TRANSPORT WORD... for each entry of its
+# CASES table (words separated by blanks), over dovecot-lda and then LMTP.
+run_cases() {
+  local transport entry
+  for transport in lda lmtp; do
+    for entry in "${CASES[@]}"; do
+      # shellcheck disable=SC2086  # an entry is the case's words
+      run_case "$transport" $entry
+    done
+  done
+}
+
 # deliver lda|lmtp MESSAGE RECIPIENT...: the way an MTA would. dovecot-lda
 # takes one recipient per run; LMTP takes them all in one transaction.
 deliver() {

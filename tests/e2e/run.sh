@@ -174,16 +174,6 @@ run_case() {
   fi
 }
 
-run_cases() {
-  local transport entry
-  for transport in lda lmtp; do
-    for entry in "${CASES[@]}"; do
-      # shellcheck disable=SC2086  # entry is "name recipient expectation"
-      run_case "$transport" $entry
-    done
-  done
-}
-
 # After the cases, Alice's keyring holds the key choice gpgseal remembered, as
 # the mail user's own private file, and a delivery made with it decrypts.
 check_key_cache() {

@@ -8,7 +8,7 @@
 namespace gpgseal {
 
 enum class error_kind {
-  usage,        // the caller asked for something malformed
+  bad_target,   // the caller named something that does not exist or is not what it said
   data,         // the input cannot be handled as a message
   unavailable,  // a needed service (gpg) failed or is missing
   software,     // an internal inconsistency

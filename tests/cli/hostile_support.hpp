@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "cli/cli_support.hpp"
-#include "core/fd_io.hpp"
+#include "core/base/fd_io.hpp"
 
 namespace gpgseal::test::cli {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/armor_scan.hpp"
+#include "core/mime/armor_scan.hpp"
 #include "fuzz/fuzz_support.hpp"
 
 namespace {

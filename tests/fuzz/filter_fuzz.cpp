@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "core/header_scan.hpp"
+#include "core/mime/header_scan.hpp"
 #include "fuzz/fuzz_support.hpp"
 #include "support/mail_check.hpp"
 #include "support/process.hpp"

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "core/gobject_ptr.hpp"
+#include "core/base/gobject_ptr.hpp"
 
 namespace gpgseal::fuzz {
 

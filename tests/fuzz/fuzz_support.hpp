@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/detect.hpp"
-#include "core/header_scan.hpp"
+#include "core/mime/detect.hpp"
+#include "core/mime/header_scan.hpp"
 
 namespace gpgseal::fuzz {
 

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <string>
 
-#include "core/crlf.hpp"
-#include "core/header_scan.hpp"
-#include "core/payload.hpp"
+#include "core/base/crlf.hpp"
+#include "core/mime/header_scan.hpp"
+#include "core/mime/payload.hpp"
 #include "fuzz/fuzz_support.hpp"
 #include "support/run_core.hpp"
 

@@ -51,7 +51,7 @@ core_run run_core(const std::string& input, const filter_options& options, feed 
       throw std::runtime_error("write failed");
     }
     lseek(in, 0, SEEK_SET);
-    run.outcome = run_filter(in, out, options);
+    run.outcome = run_filter(in, out, options, options);
     close(in);
   } else {
     int fds[2];
@@ -62,7 +62,7 @@ core_run run_core(const std::string& input, const filter_options& options, feed 
       }
       close(fds[1]);
     });
-    run.outcome = run_filter(fds[0], out, options);
+    run.outcome = run_filter(fds[0], out, options, options);
     writer.join();
     close(fds[0]);
   }

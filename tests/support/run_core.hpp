@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/fd_io.hpp"
+#include "core/base/fd_io.hpp"
 #include "core/filter.hpp"
 
 namespace gpgseal::test {
@@ -15,6 +15,9 @@ struct core_run {
 };
 
 enum class feed { file, pipe_one_byte_at_a_time };
+
+// Settings and policy in one value, so that a test states only what it varies.
+struct filter_options : seal_settings, failure_policy {};
 
 core_run run_core(const std::string& input, const filter_options& options, feed how = feed::file);
 

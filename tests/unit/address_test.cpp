@@ -1,4 +1,4 @@
-#include "core/address.hpp"
+#include "core/base/address.hpp"
 
 #include <gtest/gtest.h>
 

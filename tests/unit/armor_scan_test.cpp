@@ -1,4 +1,4 @@
-#include "core/armor_scan.hpp"
+#include "core/mime/armor_scan.hpp"
 
 #include <gtest/gtest.h>
 

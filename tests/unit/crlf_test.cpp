@@ -1,4 +1,4 @@
-#include "core/crlf.hpp"
+#include "core/base/crlf.hpp"
 
 #include <gtest/gtest.h>
 

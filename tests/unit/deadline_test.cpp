@@ -1,4 +1,4 @@
-#include "core/deadline.hpp"
+#include "core/base/deadline.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>

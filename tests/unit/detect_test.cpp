@@ -1,8 +1,8 @@
-#include "core/detect.hpp"
+#include "core/mime/detect.hpp"
 
 #include <gtest/gtest.h>
 
-#include "core/library_init.hpp"
+#include "core/base/library_init.hpp"
 #include "support/run_core.hpp"
 #include "support/test_keyring.hpp"
 

@@ -13,6 +13,7 @@
 namespace gpgseal {
 namespace {
 
+using test::filter_options;
 using test::shared_keys;
 
 const std::string message = "From: b@example.org\nSubject: s\n\nbody line one\n";
@@ -38,7 +39,7 @@ TEST(FilterPolicy, TooLargeMessagePassesThroughWithoutTrying) {
   EXPECT_EQ(run.outcome.reason, pass_reason::too_large);
   EXPECT_EQ(run.outcome.action, filter_action::passed_through);
   EXPECT_EQ(run.output, message);
-  EXPECT_NE(run.outcome.detail.find("--max-size 10"), std::string::npos);
+  EXPECT_NE(run.outcome.detail.find("larger than the size limit of 10 bytes"), std::string::npos);
 }
 
 TEST(FilterPolicy, TooLargeMessageWithFailPolicyWritesNothing) {

@@ -1,12 +1,12 @@
-#include "core/flatten.hpp"
+#include "core/mime/flatten.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <memory>
 
-#include "core/library_init.hpp"
-#include "core/mime_tree.hpp"
+#include "core/base/library_init.hpp"
+#include "core/mime/mime_tree.hpp"
 #include "support/process.hpp"
 #include "support/run_core.hpp"
 

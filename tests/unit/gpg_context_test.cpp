@@ -1,4 +1,4 @@
-#include "core/gpg_context.hpp"
+#include "core/openpgp/gpg_context.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "core/header_scan.hpp"
+#include "core/mime/header_scan.hpp"
 
 #include <gtest/gtest.h>
 
-#include "core/fd_io.hpp"
+#include "core/base/fd_io.hpp"
 #include "support/run_core.hpp"
 
 namespace gpgseal {

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
-#include "core/detect.hpp"
-#include "core/library_init.hpp"
+#include "core/mime/detect.hpp"
+#include "core/base/library_init.hpp"
 #include "support/process.hpp"
 #include "support/run_core.hpp"
 

@@ -2,7 +2,7 @@
 // that grew with field-name length, and the part scanner detect.cpp uses.
 #include <gtest/gtest.h>
 
-#include "core/header_scan.hpp"
+#include "core/mime/header_scan.hpp"
 #include "support/run_core.hpp"
 
 namespace gpgseal {

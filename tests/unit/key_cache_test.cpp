@@ -2,7 +2,7 @@
 // as it changes, a key expires or an hour passes, and never read from a file
 // someone else could have written. A remembered key gpg refuses means a fresh
 // listing, not a message in clear.
-#include "core/key_cache.hpp"
+#include "core/openpgp/key_cache.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -21,6 +21,7 @@ namespace gpgseal {
 namespace {
 
 using namespace std::chrono_literals;
+using test::filter_options;
 
 std::int64_t now() { return std::time(nullptr); }
 

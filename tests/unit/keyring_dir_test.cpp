@@ -1,4 +1,4 @@
-#include "core/keyring_dir.hpp"
+#include "core/openpgp/keyring_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

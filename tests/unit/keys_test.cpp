@@ -1,12 +1,12 @@
-#include "core/keys.hpp"
+#include "core/openpgp/keys.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "core/gpg_context.hpp"
-#include "core/library_init.hpp"
+#include "core/openpgp/gpg_context.hpp"
+#include "core/base/library_init.hpp"
 #include "support/process.hpp"
 #include "support/test_keyring.hpp"
 

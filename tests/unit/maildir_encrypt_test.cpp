@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "core/error.hpp"
 #include "support/maildir_fixture.hpp"
 #include "unit/maildir_support.hpp"
 
@@ -267,7 +268,7 @@ TEST(MaildirEncrypt, NotAMaildirIsAUsageError) {
     encrypt_maildir(dir, options);
     ADD_FAILURE() << "no error";
   } catch (const error& e) {
-    EXPECT_EQ(e.kind(), error_kind::usage);
+    EXPECT_EQ(e.kind(), error_kind::bad_target);
     EXPECT_NE(std::string(e.what()).find("not a Maildir"), std::string::npos);
   }
   remove_tree(dir);

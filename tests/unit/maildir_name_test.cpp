@@ -1,7 +1,7 @@
 // Maildir file names as Dovecot reads them: base, S=, W= and the ":2," flags
 // (keyword letters included) must survive a replacement exactly, and our tmp/
 // names must be recognisable as ours and nobody else's.
-#include "core/maildir_name.hpp"
+#include "core/maildir/name.hpp"
 
 #include <gtest/gtest.h>
 

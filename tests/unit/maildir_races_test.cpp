@@ -13,8 +13,9 @@
 #include <cstdio>
 #include <string>
 
-#include "core/fd_io.hpp"
-#include "core/maildir_name.hpp"
+#include "core/base/fd_io.hpp"
+#include "core/maildir/name.hpp"
+#include "core/maildir/replace.hpp"
 #include "support/maildir_fixture.hpp"
 #include "unit/maildir_support.hpp"
 

@@ -10,13 +10,23 @@
 #include <string>
 #include <vector>
 
-#include "core/maildir_encrypt.hpp"
-#include "core/maildir_name.hpp"
+#include "core/maildir.hpp"
+#include "core/maildir/name.hpp"
 #include "support/mail_check.hpp"
 #include "support/maildir_fixture.hpp"
 #include "support/test_keyring.hpp"
 
 namespace gpgseal::test {
+
+// A whole gpgseal-maildir run in one value, so that a test states only what it varies.
+struct maildir_options : maildir_run {
+  seal_settings filter;
+  maildir_limits limits;
+};
+
+inline maildir_summary encrypt_maildir(const std::string& root, const maildir_options& options) {
+  return gpgseal::encrypt_maildir(root, options.filter, options.limits, options);
+}
 
 inline maildir_options alice_options(std::vector<std::string> addresses = {"alice@example.org"}) {
   maildir_options options;

@@ -1,0 +1,74 @@
+#include "cli/common/log.hpp"
+
+#include <syslog.h>
+
+#include <iostream>
+
+namespace gpgseal::cli {
+
+namespace {
+
+std::string joined_addresses(const std::vector<std::string>& addresses) {
+  std::string text;
+  for (const auto& a : addresses) text += (text.empty() ? "<" : ", <") + a + ">";
+  return text;
+}
+
+std::string joined_keys(const std::vector<std::string>& fingerprints) {
+  std::string text;
+  for (const auto& f : fingerprints) text += (text.empty() ? "0x" : ", 0x") + f;
+  return text;
+}
+
+std::string verdict(const filter_outcome& outcome) {
+  switch (outcome.action) {
+    case filter_action::encrypted:
+      return "encrypted to " + joined_keys(outcome.fingerprints);
+    case filter_action::passed_through:
+      return outcome.reason == pass_reason::already_encrypted
+                 ? "passed through: " + outcome.detail
+                 : "passed through UNENCRYPTED: " + outcome.detail;
+    case filter_action::failed:
+      return "failed, nothing written: " + outcome.detail;
+  }
+  return outcome.detail;
+}
+
+// Errors reach stderr, which Dovecot logs at Error level; a missing key is
+// the configured policy at work, so it goes to syslog only.
+bool is_error(const filter_outcome& outcome) {
+  return outcome.error.has_value() || outcome.action == filter_action::failed;
+}
+
+}  // namespace
+
+message_log::message_log(log_destination destination, int facility)
+    : destination_(destination),
+      syslog_("gpgseal", facility),
+      start_(std::chrono::steady_clock::now()) {}
+
+void message_log::outcome(const filter_outcome& outcome,
+                          const std::vector<std::string>& addresses) {
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - start_)
+                     .count();
+  std::string text = "message for " + joined_addresses(addresses) + " " + verdict(outcome) + "; " +
+                     std::to_string(outcome.bytes_in) + " bytes in, " +
+                     std::to_string(outcome.bytes_out) + " bytes out, " + std::to_string(elapsed) +
+                     " ms";
+  bool unencrypted = outcome.action != filter_action::encrypted &&
+                     outcome.reason != pass_reason::already_encrypted;
+  int priority = is_error(outcome) ? LOG_ERR : unencrypted ? LOG_NOTICE : LOG_INFO;
+  bool error = is_error(outcome);
+  if (error || destination_ != log_destination::none) syslog_.send(priority, text);
+  if (error || destination_ == log_destination::syslog_and_stderr) {
+    std::cerr << "gpgseal: " << text << std::endl;
+  }
+}
+
+void message_log::failure(const std::string& text) {
+  syslog_.send(LOG_ERR, text);
+  std::cerr << "gpgseal: " << text << std::endl;
+}
+
+}  // namespace gpgseal::cli

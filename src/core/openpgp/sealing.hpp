@@ -1,0 +1,45 @@
+// The OpenPGP side of sealing one message: the keyring directory of the
+// settings, the keys chosen there for the addresses (remembered or listed),
+// and a GPGME context that streams the plaintext to them. The filter composes
+// the output message around it and never sees a key or a context, so a
+// second protocol (CMS) can stand beside this one behind the same face.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/base/byte_stream.hpp"
+#include "core/base/deadline.hpp"
+#include "core/settings.hpp"
+
+namespace gpgseal::detail {
+
+// Streams `plaintext` to the chosen keys, the ciphertext into `ciphertext`.
+using encrypt_function = std::function<void(byte_source& plaintext, byte_sink& ciphertext)>;
+
+// Writes one whole encrypted message, calling `encrypt` for its ciphertext.
+// It may be called a second time: when gpg refuses a remembered key, a fresh
+// listing decides and the message is written again from the start.
+using compose_function = std::function<void(const encrypt_function& encrypt)>;
+
+struct openpgp_result {
+  bool sealed = false;  // `compose` ran to the end, to a complete choice of keys
+  std::string missing;  // when not sealed: which address has no usable key, and why
+  std::vector<std::string> fingerprints;  // when sealed: the keys used
+};
+
+// The keyring directory for `settings`, with a template expanded for the
+// first address. Throws error(config) if an expanded part would leave its
+// directory.
+std::string keyring_directory(const seal_settings& settings);
+
+// Checks the keyring directory (error(config) if another user could have
+// planted keys there), chooses the keys of every address, and runs `compose`
+// with them. Requires initialise_libraries(). Without a public keyring, or
+// with an address that has no usable key, returns unsealed without starting
+// gpg to encrypt. The deadline cancels gpg; errors are thrown as error.
+openpgp_result seal_to_openpgp_keys(const seal_settings& settings, deadline_watchdog& watchdog,
+                                    const compose_function& compose);
+
+}  // namespace gpgseal::detail

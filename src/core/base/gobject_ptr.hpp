@@ -1,10 +1,12 @@
 // An owning pointer to a GObject (GMime's objects). Its only constructors say
 // whose reference it holds: adopt() takes over a reference we were given
 // (`*_new`, `construct_*`), borrow() takes a new one on a pointer we were lent.
+// glib_ptr owns plain memory GLib allocated.
 #pragma once
 
 #include <glib-object.h>
 
+#include <memory>
 #include <utility>
 
 namespace gpgseal::detail {
@@ -42,5 +44,12 @@ class gobject_ptr {
   explicit gobject_ptr(T* p) noexcept : p_(p) {}
   T* p_ = nullptr;
 };
+
+// Memory GLib allocated with g_malloc (g_base64_decode, g_strdup, ...).
+struct glib_free {
+  void operator()(void* p) const noexcept { g_free(p); }
+};
+template <class T>
+using glib_ptr = std::unique_ptr<T, glib_free>;
 
 }  // namespace gpgseal::detail

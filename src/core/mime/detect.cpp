@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/mime/armor_scan.hpp"
-#include "core/error.hpp"
 #include "core/base/gobject_ptr.hpp"
+#include "core/error.hpp"
+#include "core/mime/armor_scan.hpp"
 #include "core/mime/mime_tree.hpp"
 
 namespace gpgseal {
@@ -228,10 +228,9 @@ bool is_smime_enveloped(int spool_fd, const message_layout& layout) {
   if (head.find('=') != std::string::npos) return false;
   head.resize(head.size() / 4 * 4);  // whole base64 quanta only
   gsize size = 0;
-  guchar* decoded = g_base64_decode(head.c_str(), &size);
-  std::string der(reinterpret_cast<const char*>(decoded), size);
-  g_free(decoded);
-  return opens_enveloped_content_info(der);
+  detail::glib_ptr<guchar> decoded(g_base64_decode(head.c_str(), &size));
+  return opens_enveloped_content_info(
+      std::string(reinterpret_cast<const char*>(decoded.get()), size));
 }
 
 bool is_inline_pgp(int spool_fd, const message_layout& layout) {

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The whole test suite: installs dependencies, builds, then runs
-#   1. ctest: unit, CLI and end-to-end (real Dovecot) tests;
+#   1. ctest, two at a time: each unit and CLI test as its own ctest test, the
+#      include rules, and the end-to-end suites (real Dovecot, one at a time);
 #   2. the unit and CLI tests again under AddressSanitizer and UBSan;
 #   3. each libFuzzer target for a bounded time (about two minutes in all).
 # Every stage runs even if an earlier one failed; the exit status is non-zero
@@ -23,7 +24,7 @@ stage() {
     echo "=== $name FAILED" >&2
   fi
 }
-stage "ctest" bash -c "cd '$root/build' && ctest --output-on-failure --timeout 1200"
+stage "ctest" bash -c "cd '$root/build' && ctest -j2 --output-on-failure --timeout 1200"
 stage "sanitizers" "$root/scripts/sanitizers.sh" "$root/build-asan"
 stage "fuzzing" "$root/scripts/fuzz.sh" "$root/build-fuzz"
 echo "stages: $passed passed, $failed failed"

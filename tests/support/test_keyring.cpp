@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "support/process.hpp"
 
@@ -23,6 +25,28 @@ void age_keyring(const std::string& home) {
 }
 
 test_keyring::test_keyring() : home_(make_temp_dir()) {}
+
+namespace {
+
+// Folders and regular files only: an agent's sockets are no part of a keyring.
+void copy_keyring_files(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  fs::create_directories(to);
+  fs::permissions(to, fs::perms::owner_all);
+  for (const auto& entry : fs::recursive_directory_iterator(from)) {
+    fs::path target = fs::path(to) / fs::relative(entry.path(), from);
+    if (entry.is_directory()) {
+      fs::create_directories(target);
+      fs::permissions(target, fs::perms::owner_all);
+    } else if (entry.is_regular_file()) {
+      fs::copy_file(entry.path(), target, fs::copy_options::overwrite_existing);
+    }
+  }
+}
+
+}  // namespace
+
+void test_keyring::copy_from(const std::string& directory) { copy_keyring_files(directory, home_); }
 
 test_keyring::~test_keyring() {
   run_process({"gpgconf", "--homedir", home_, "--kill", "all"});
@@ -123,6 +147,41 @@ std::unique_ptr<standard_keys> make_standard_keys() {
   return k;
 }
 
+// The fingerprint fields of standard_keys, by the names the saved file uses.
+const std::pair<const char*, std::string standard_keys::*> key_fields[] = {
+    {"alice", &standard_keys::alice},   {"malice", &standard_keys::malice},
+    {"bob", &standard_keys::bob},       {"carol", &standard_keys::carol},
+    {"dave", &standard_keys::dave},     {"erin", &standard_keys::erin},
+    {"frank", &standard_keys::frank},   {"gina", &standard_keys::gina},
+    {"henry1", &standard_keys::henry1}, {"henry2", &standard_keys::henry2},
+};
+
+const char* const fingerprints_file = "/gpgseal-test-fingerprints";
+
+std::unique_ptr<standard_keys> load_standard_keys(const std::string& directory) {
+  auto keys = std::make_unique<standard_keys>();
+  keys->ring.copy_from(directory);
+  std::istringstream lines(read_file(directory + fingerprints_file));
+  for (std::string name, fingerprint; lines >> name >> fingerprint;) {
+    for (const auto& [field, member] : key_fields) {
+      if (name == field) (*keys).*member = fingerprint;
+    }
+  }
+  std::filesystem::remove(keys->ring.home() + fingerprints_file);
+  for (const auto& [field, member] : key_fields) {
+    if (((*keys).*member).empty()) throw std::runtime_error("no saved key " + std::string(field));
+  }
+  return keys;
+}
+
+std::unique_ptr<standard_keys> standard_keys_for_this_process() {
+  const char* saved = std::getenv("GPGSEAL_TEST_KEYS");
+  if (saved && *saved && std::filesystem::exists(std::string(saved) + fingerprints_file)) {
+    return load_standard_keys(saved);
+  }
+  return make_standard_keys();
+}
+
 std::unique_ptr<standard_keys>& storage() {
   static std::unique_ptr<standard_keys> keys;
   return keys;
@@ -139,8 +198,20 @@ const auto* registered = ::testing::AddGlobalTestEnvironment(new keyring_environ
 }  // namespace
 
 standard_keys& shared_keys() {
-  if (!storage()) storage() = make_standard_keys();
+  if (!storage()) storage() = standard_keys_for_this_process();
   return *storage();
+}
+
+void save_standard_keys(const std::string& directory) {
+  std::unique_ptr<standard_keys> keys = make_standard_keys();
+  // Stop the agent first: its sockets are not part of a keyring.
+  run_process({"gpgconf", "--homedir", keys->ring.home(), "--kill", "all"});
+  std::filesystem::remove_all(directory);
+  copy_keyring_files(keys->ring.home(), directory);
+  std::string names;
+  for (const auto& [field, member] : key_fields)
+    names += std::string(field) + " " + (*keys).*member + "\n";
+  write_file(directory + fingerprints_file, names);
 }
 
 }  // namespace gpgseal::test

@@ -17,6 +17,10 @@ class test_keyring {
 
   const std::string& home() const noexcept { return home_; }
 
+  // Copies the files and folders of another keyring directory (sockets
+  // aside) into this one: a keyring made once serves many test processes.
+  void copy_from(const std::string& directory);
+
   // Returns the new key's fingerprint. `faked_time` (gpg's ISO form, e.g.
   // "20200101T000000") creates the key in the past, for expired keys.
   std::string generate(const std::string& uid, const std::string& algo = "future-default",
@@ -61,6 +65,13 @@ struct standard_keys {
   std::string henry2;  // henry@example.org, second
 };
 
+// The standard keys: copied from the directory $GPGSEAL_TEST_KEYS names, when
+// it holds a saved set (ctest makes one before the tests, so that each test
+// process need not generate eleven keys), else generated.
 standard_keys& shared_keys();
+
+// Generates the standard keys and saves them in `directory` (created), with a
+// file naming each fingerprint.
+void save_standard_keys(const std::string& directory);
 
 }  // namespace gpgseal::test

@@ -1,20 +1,20 @@
-// Hostile messages through the real binary: every case has an asserted
+// Malformed and disguised messages through the real binary: every case has an asserted
 // outcome (encrypted and decrypting to the original, or passed through byte
 // for byte because it really is ciphertext) and bounded time and memory,
-// measured on the process. Small cases live in tests/data/hostile/ (pass-*
+// measured on the process. Small cases live in tests/data/malformed/ (pass-*
 // must pass through, the rest must be encrypted); the huge ones are made here.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 
-#include "cli/hostile_support.hpp"
+#include "cli/measured_run.hpp"
 #include "support/mail_check.hpp"
 
 namespace gpgseal::test::cli {
 namespace {
 
-const std::string hostile_dir = std::string(GPGSEAL_TEST_DATA_DIR) + "/hostile";
+const std::string malformed_dir = std::string(GPGSEAL_TEST_DATA_DIR) + "/malformed";
 
 const std::string headers =
     "From: Mallory <mallory@example.net>\n"
@@ -33,19 +33,19 @@ void expect_encrypted(const std::string& input) {
   expect_bounded(run);
 }
 
-std::vector<std::string> hostile_files() {
+std::vector<std::string> malformed_files() {
   std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(hostile_dir)) {
+  for (const auto& entry : std::filesystem::directory_iterator(malformed_dir)) {
     if (entry.path().extension() == ".eml") names.push_back(entry.path().filename().string());
   }
   std::sort(names.begin(), names.end());
   return names;
 }
 
-class HostileFile : public ::testing::TestWithParam<std::string> {};
+class MalformedFile : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(HostileFile, HasItsOutcomeWithinBounds) {
-  const std::string input = read_file(hostile_dir + "/" + GetParam());
+TEST_P(MalformedFile, HasItsOutcomeWithinBounds) {
+  const std::string input = read_file(malformed_dir + "/" + GetParam());
   if (GetParam().rfind("pass-", 0) == 0) {
     measured_run run = seal(whole(input));
     EXPECT_EQ(run.exit_code, 0) << run.err;
@@ -70,9 +70,10 @@ std::string file_test_name(const ::testing::TestParamInfo<std::string>& info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Data, HostileFile, ::testing::ValuesIn(hostile_files()), file_test_name);
+INSTANTIATE_TEST_SUITE_P(Data, MalformedFile, ::testing::ValuesIn(malformed_files()),
+                         file_test_name);
 
-TEST(HostileFiles, CoverTheCasesOfTheIssue) { EXPECT_GE(hostile_files().size(), 25u); }
+TEST(MalformedFiles, CoverTheCasesOfTheIssue) { EXPECT_GE(malformed_files().size(), 25u); }
 
 // Each level opens a multipart whose only part is the next level.
 std::string nested_multiparts(std::size_t depth, const std::string& top_type) {
@@ -87,28 +88,28 @@ std::string nested_multiparts(std::size_t depth, const std::string& top_type) {
   return text;
 }
 
-TEST(HostileMessage, TenThousandNestedMultipartsAreEncrypted) {
+TEST(MalformedMessage, TenThousandNestedMultipartsAreEncrypted) {
   expect_encrypted(nested_multiparts(10000, "multipart/mixed"));
 }
 
-TEST(HostileMessage, TenThousandNestedMultipartsUnderAnEncryptedLabelAreEncrypted) {
+TEST(MalformedMessage, TenThousandNestedMultipartsUnderAnEncryptedLabelAreEncrypted) {
   expect_encrypted(
       nested_multiparts(10000, "multipart/encrypted; protocol=\"application/pgp-encrypted\""));
 }
 
-TEST(HostileMessage, OneMebibyteHeaderLineIsEncrypted) {
+TEST(MalformedMessage, OneMebibyteHeaderLineIsEncrypted) {
   expect_encrypted(headers + "X-Long: " + std::string(1 << 20, 'h') + "\n" +
                    "Content-Type: text/plain\n\nThe body after a very long header line.\n");
 }
 
-TEST(HostileMessage, OneMebibyteContentTypeLineIsEncrypted) {
+TEST(MalformedMessage, OneMebibyteContentTypeLineIsEncrypted) {
   expect_encrypted(
       headers + "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; x=\"" +
       std::string(1 << 20, 'c') + "\"\n\nThe body under a huge Content-Type.\n");
 }
 
 // 100 MiB of body on one line: spooled and streamed, never held in memory.
-TEST(HostileMessage, HundredMebibyteBodyLineWithoutNewlineIsEncryptedInBoundedMemory) {
+TEST(MalformedMessage, HundredMebibyteBodyLineWithoutNewlineIsEncryptedInBoundedMemory) {
   const std::string chunk(1 << 16, 'x');
   input_pieces input{headers + "\n", chunk, 1600, ""};
   measured_run run = seal(input);
@@ -122,7 +123,7 @@ TEST(HostileMessage, HundredMebibyteBodyLineWithoutNewlineIsEncryptedInBoundedMe
 }
 
 // 100,000 is the most header fields gpgseal keeps apart; names up to 1 KiB.
-TEST(HostileMessage, HundredThousandLongHeaderNamesStayInBoundedMemory) {
+TEST(MalformedMessage, HundredThousandLongHeaderNamesStayInBoundedMemory) {
   input_pieces input{"", std::string(1000, 'N') + ": v\n", 100000,
                      "Content-Type: text/plain\n\nbody after a flood of header fields\n"};
   measured_run run = seal(input);
@@ -133,7 +134,7 @@ TEST(HostileMessage, HundredThousandLongHeaderNamesStayInBoundedMemory) {
 
 // A spoofed label over parts whose headers would make a MIME parser build a
 // gigabyte of header objects.
-TEST(HostileMessage, HugePartHeadersUnderAnEncryptedLabelStayInBoundedMemory) {
+TEST(MalformedMessage, HugePartHeadersUnderAnEncryptedLabelStayInBoundedMemory) {
   input_pieces input{
       headers +
           "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
@@ -146,7 +147,7 @@ TEST(HostileMessage, HugePartHeadersUnderAnEncryptedLabelStayInBoundedMemory) {
   expect_bounded(run);
 }
 
-TEST(HostileMessage, TwoHundredThousandNestedPartsUnderAnEncryptedLabelStayBounded) {
+TEST(MalformedMessage, TwoHundredThousandNestedPartsUnderAnEncryptedLabelStayBounded) {
   input_pieces input{
       headers +
           "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
@@ -158,7 +159,7 @@ TEST(HostileMessage, TwoHundredThousandNestedPartsUnderAnEncryptedLabelStayBound
   expect_bounded(run);
 }
 
-TEST(HostileMessage, EmptyInputIsRefusedWithExit65) {
+TEST(MalformedMessage, EmptyInputIsRefusedWithExit65) {
   measured_run run = seal(whole(""));
   EXPECT_EQ(run.exit_code, 65);
   EXPECT_EQ(run.out_size, 0u);

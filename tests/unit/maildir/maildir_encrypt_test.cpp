@@ -12,7 +12,7 @@
 
 #include "core/error.hpp"
 #include "support/maildir_fixture.hpp"
-#include "unit/maildir_support.hpp"
+#include "unit/maildir/maildir_support.hpp"
 
 namespace gpgseal::test {
 namespace {

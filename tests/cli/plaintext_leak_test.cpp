@@ -13,7 +13,7 @@
 #include <random>
 #include <set>
 
-#include "cli/hostile_support.hpp"
+#include "cli/measured_run.hpp"
 #include "support/mail_check.hpp"
 
 namespace gpgseal::test::cli {
@@ -77,7 +77,7 @@ bool file_contains(const fs::path& path, const std::string& needle) {
   return text.find(needle) != std::string::npos;
 }
 
-TEST(HostileLeak, PlaintextReachesNoFileButUnlinkedPrivateTempFiles) {
+TEST(PlaintextLeak, PlaintextReachesNoFileButUnlinkedPrivateTempFiles) {
   scratch_dir root;
   const std::string home = root / "home", tmp = root / "tmp", keyring = home + "/.gnupg";
   fs::create_directories(keyring);
@@ -123,7 +123,7 @@ TEST(HostileLeak, PlaintextReachesNoFileButUnlinkedPrivateTempFiles) {
 // Every outcome's line (the CLI writes the same text to syslog and, here, to
 // stderr) carries addresses, keys, sizes and reasons, but nothing of the
 // message: not its subject, sender, body or parameters.
-TEST(HostileLeak, LogLinesNeverCarryMessageContent) {
+TEST(PlaintextLeak, LogLinesNeverCarryMessageContent) {
   const std::string marker = make_marker();
   const std::string input = "From: \"" + marker + "\" <" + marker +
                             "@example.net>\n"

@@ -1,11 +1,11 @@
 // Maildir file names as Dovecot reads them: base, S=, W= and the ":2," flags
 // (keyword letters included) must survive a replacement exactly, and our tmp/
 // names must be recognisable as ours and nobody else's.
-#include "core/maildir/name.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "core/maildir/name.hpp"
 
 namespace gpgseal {
 namespace {

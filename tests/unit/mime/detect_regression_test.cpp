@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
-#include "core/mime/detect.hpp"
 #include "core/base/library_init.hpp"
+#include "core/mime/detect.hpp"
 #include "support/process.hpp"
 #include "support/run_core.hpp"
 
@@ -13,7 +13,7 @@ namespace gpgseal {
 namespace {
 
 // The detector as the filter runs it: layout first, then the decision.
-class HostileDetect : public ::testing::Test {
+class DetectRegression : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { initialise_libraries(); }
   static protection detect(const std::string& text) {
@@ -44,28 +44,28 @@ std::string pgp_mime(const std::string& boundary_param, const std::string& bound
 
 const std::string clear_text = "This confidential sentence must never be stored in clear.\n";
 
-TEST_F(HostileDetect, PgpMimeStillRecognisedWithTheStreamingSplit) {
+TEST_F(DetectRegression, PgpMimeStillRecognisedWithTheStreamingSplit) {
   EXPECT_EQ(detect(pgp_mime("; boundary=\"b\"", "b")), protection::pgp_mime);
   EXPECT_EQ(detect(pgp_mime("; boundary=\"b\"", "b", "\n  \n")), protection::pgp_mime);
 }
 
 // GMime accepted boundary="" with "--" delimiter lines, and ignored the epilogue.
-TEST_F(HostileDetect, EmptyBoundaryWithClearTextAfterTheCloseIsNotEncrypted) {
+TEST_F(DetectRegression, EmptyBoundaryWithClearTextAfterTheCloseIsNotEncrypted) {
   EXPECT_EQ(detect(pgp_mime("; boundary=\"\"", "", clear_text)), protection::none);
 }
 
 // GMime ignored a whole part after the close delimiter: stored in clear.
-TEST_F(HostileDetect, PartAfterTheCloseDelimiterIsNotEncrypted) {
+TEST_F(DetectRegression, PartAfterTheCloseDelimiterIsNotEncrypted) {
   EXPECT_EQ(detect(pgp_mime("; boundary=\"b\"", "b",
                             "--b\nContent-Type: text/plain\n\n" + clear_text + "--b--\n")),
             protection::none);
 }
 
-TEST_F(HostileDetect, ClearTextAfterTheCloseDelimiterIsNotEncrypted) {
+TEST_F(DetectRegression, ClearTextAfterTheCloseDelimiterIsNotEncrypted) {
   EXPECT_EQ(detect(pgp_mime("; boundary=\"b\"", "b", clear_text)), protection::none);
 }
 
-TEST_F(HostileDetect, BoundaryOfSeventyOneCharactersIsNotWellFormed) {
+TEST_F(DetectRegression, BoundaryOfSeventyOneCharactersIsNotWellFormed) {
   std::string b(71, 'b');
   EXPECT_EQ(detect(pgp_mime("; boundary=\"" + b + "\"", b)), protection::none);
   b.pop_back();
@@ -73,11 +73,11 @@ TEST_F(HostileDetect, BoundaryOfSeventyOneCharactersIsNotWellFormed) {
 }
 
 // A boundary that ends in CR made the delimiter longer than the line's text.
-TEST_F(HostileDetect, BoundaryHoldingALineEndIsNotWellFormed) {
+TEST_F(DetectRegression, BoundaryHoldingALineEndIsNotWellFormed) {
   EXPECT_EQ(detect(pgp_mime("; boundary=\"b\r\"", "b\r")), protection::none);
 }
 
-TEST_F(HostileDetect, RealPgpMimeWithRfc2231ParametersIsRecognised) {
+TEST_F(DetectRegression, RealPgpMimeWithRfc2231ParametersIsRecognised) {
   std::string text = pgp_mime("", "b1");
   text.replace(text.find("protocol="), 36,
                "protocol*=us-ascii''application%2Fpgp-encrypted; boundary*0=b; boundary*1=1");
@@ -85,7 +85,7 @@ TEST_F(HostileDetect, RealPgpMimeWithRfc2231ParametersIsRecognised) {
 }
 
 // The S/MIME label alone used to be enough to keep any body in clear.
-TEST_F(HostileDetect, SmimeLabelOnAClearBodyIsNotEncrypted) {
+TEST_F(DetectRegression, SmimeLabelOnAClearBodyIsNotEncrypted) {
   const std::string type =
       "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\n"
       "Content-Transfer-Encoding: base64\n\n";
@@ -100,7 +100,7 @@ TEST_F(HostileDetect, SmimeLabelOnAClearBodyIsNotEncrypted) {
       protection::none);
 }
 
-TEST_F(HostileDetect, SmimeEnvelopedDataIsRecognisedInEveryDerLengthForm) {
+TEST_F(DetectRegression, SmimeEnvelopedDataIsRecognisedInEveryDerLengthForm) {
   const std::string type =
       "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\n"
       "Content-Transfer-Encoding: base64\n\n";
@@ -115,7 +115,7 @@ TEST_F(HostileDetect, SmimeEnvelopedDataIsRecognisedInEveryDerLengthForm) {
 }
 
 // Found by fuzz_detect: GLib's base64 decoder skips a '=' that GMime's stops at.
-TEST_F(HostileDetect, SmimePaddingInsideTheDataIsNotEncrypted) {
+TEST_F(DetectRegression, SmimePaddingInsideTheDataIsNotEncrypted) {
   EXPECT_EQ(detect("Content-Type: application/pkcs7-mime; smime-type=enveloped-data\n"
                    "Content-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEH=6CAMIACAQAx\n"),
             protection::none);
@@ -123,7 +123,7 @@ TEST_F(HostileDetect, SmimePaddingInsideTheDataIsNotEncrypted) {
 
 // GMime's parser built the whole MIME tree of a spoofed label: 1 GiB of header
 // objects for a 14 MiB message. The split now streams; measured in-process.
-TEST_F(HostileDetect, HugePartHeadersUnderAnEncryptedLabelCostNoMemory) {
+TEST_F(DetectRegression, HugePartHeadersUnderAnEncryptedLabelCostNoMemory) {
   std::string text =
       "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
       "boundary=\"b\"\n\n"

@@ -1,4 +1,4 @@
-// Hostile environments for the real binary (issue 6): no PATH/TMPDIR/HOME, a
+// Failing environments for the real binary (issue 6): no PATH/TMPDIR/HOME, a
 // temp directory that is unwritable or fills up, a keyring that is unreadable,
 // corrupted or locked, a gpg that dies or hangs, stdout closed early, SIGTERM
 // in the middle. In every case: the policy outcome (the default is pass: the
@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <random>
 
-#include "cli/hostile_support.hpp"
+#include "cli/measured_run.hpp"
 #include "support/mail_check.hpp"
 
 namespace gpgseal::test::cli {
@@ -103,7 +103,7 @@ void expect_passed_with_reason(const measured_run& run, const std::string& input
   expect_bounded(run);
 }
 
-TEST(HostileEnvironment, NoPathNoTmpdirNoHomeStillEncrypts) {
+TEST(EnvironmentFailure, NoPathNoTmpdirNoHomeStillEncrypts) {
   const std::string input = large_message(1 << 20);
   measured_run run =
       run_gpgseal_measured(with_shared_ring({"alice@example.org"}), whole(input), with_env({}));
@@ -113,7 +113,7 @@ TEST(HostileEnvironment, NoPathNoTmpdirNoHomeStillEncrypts) {
   expect_bounded(run);
 }
 
-TEST(HostileEnvironment, UnwritableTmpdirPassesTheMessageThrough) {
+TEST(EnvironmentFailure, UnwritableTmpdirPassesTheMessageThrough) {
   if (!is_root()) GTEST_SKIP() << "needs root to run gpgseal as another user";
   scratch_dir tmp;
   fs::permissions(tmp.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
@@ -163,23 +163,23 @@ void expect_file_size_limit_passes(const full_disk_case& c, rlim_t limit) {
   expect_full_disk_passes(c, tmp.path(), options);
 }
 
-TEST(HostileEnvironment, FullTmpfsWhileSpoolingPassesTheMessageThrough) {
+TEST(EnvironmentFailure, FullTmpfsWhileSpoolingPassesTheMessageThrough) {
   expect_full_tmpfs_passes(while_spooling, 64 << 10);
 }
 
-TEST(HostileEnvironment, FileSizeLimitWhileSpoolingPassesTheMessageThrough) {
+TEST(EnvironmentFailure, FileSizeLimitWhileSpoolingPassesTheMessageThrough) {
   expect_file_size_limit_passes(while_spooling, 64 << 10);
 }
 
-TEST(HostileEnvironment, FullTmpfsWhileEncryptingPassesTheMessageThrough) {
+TEST(EnvironmentFailure, FullTmpfsWhileEncryptingPassesTheMessageThrough) {
   expect_full_tmpfs_passes(while_encrypting, 1 << 20);
 }
 
-TEST(HostileEnvironment, FileSizeLimitWhileEncryptingPassesTheMessageThrough) {
+TEST(EnvironmentFailure, FileSizeLimitWhileEncryptingPassesTheMessageThrough) {
   expect_file_size_limit_passes(while_encrypting, 700 << 10);
 }
 
-TEST(HostileEnvironment, UnreadableKeyringPassesTheMessageThrough) {
+TEST(EnvironmentFailure, UnreadableKeyringPassesTheMessageThrough) {
   if (!is_root()) GTEST_SKIP() << "root reads every file; needs root to run as another user";
   scratch_dir dir;
   copy_public_keyring(dir / "gnupg");
@@ -197,7 +197,7 @@ TEST(HostileEnvironment, UnreadableKeyringPassesTheMessageThrough) {
   EXPECT_TRUE(gpg_gone(dir / "gnupg"));
 }
 
-TEST(HostileEnvironment, CorruptedKeyringPassesTheMessageThrough) {
+TEST(EnvironmentFailure, CorruptedKeyringPassesTheMessageThrough) {
   scratch_dir dir;
   copy_public_keyring(dir / "gnupg");
   std::string garbage(3000, '\0');
@@ -216,7 +216,7 @@ TEST(HostileEnvironment, CorruptedKeyringPassesTheMessageThrough) {
 
 // gpg takes no lock to read a keybox, so a lock held by a live process (the
 // test itself) does not stop encryption, nor make it wait.
-TEST(HostileEnvironment, LockedKeyringStillEncrypts) {
+TEST(EnvironmentFailure, LockedKeyringStillEncrypts) {
   scratch_dir dir;
   copy_public_keyring(dir / "gnupg");
   char host[256] = {};
@@ -253,7 +253,7 @@ measured_run signal_gpg_mid_encryption(const scratch_dir& dir, int signal, const
 
 // Regression: with gpgme_op_encrypt, gpgseal spun at 100% CPU for ever once
 // its gpg died (GPGME polled the dead pipe, got POLLERR, and polled again).
-TEST(HostileEnvironment, GpgDyingMidEncryptionPassesTheMessageThrough) {
+TEST(EnvironmentFailure, GpgDyingMidEncryptionPassesTheMessageThrough) {
   scratch_dir dir;
   const std::string input = large_message(32 << 20);
   bool killed = false;
@@ -266,7 +266,7 @@ TEST(HostileEnvironment, GpgDyingMidEncryptionPassesTheMessageThrough) {
 // With --timeout 2 a hanging gpg makes gpgseal give up within about 3 s,
 // kill its gpg, and apply --on-error (default pass). A keybox that is a FIFO
 // makes gpg block in open(2) for ever: a hang with no test-only hook.
-TEST(HostileEnvironment, GpgHangingOnItsKeyringIsAbandonedAfterTheTimeout) {
+TEST(EnvironmentFailure, GpgHangingOnItsKeyringIsAbandonedAfterTheTimeout) {
   scratch_dir dir;
   copy_public_keyring(dir / "gnupg");
   fs::remove(dir / "gnupg/pubring.kbx");
@@ -281,7 +281,7 @@ TEST(HostileEnvironment, GpgHangingOnItsKeyringIsAbandonedAfterTheTimeout) {
 }
 
 // The same for a gpg stopped (SIGSTOP) in mid-encryption.
-TEST(HostileEnvironment, GpgStoppedMidEncryptionIsKilledAfterTheTimeout) {
+TEST(EnvironmentFailure, GpgStoppedMidEncryptionIsKilledAfterTheTimeout) {
   scratch_dir dir;
   const std::string input = large_message(32 << 20);
   bool stopped = false;
@@ -294,7 +294,7 @@ TEST(HostileEnvironment, GpgStoppedMidEncryptionIsKilledAfterTheTimeout) {
 }
 
 // Nothing can be delivered, so exit 74 (Dovecot then stores the original).
-TEST(HostileEnvironment, StdoutClosedEarlyIsAnIoErrorWithNoTempFileLeft) {
+TEST(EnvironmentFailure, StdoutClosedEarlyIsAnIoErrorWithNoTempFileLeft) {
   scratch_dir tmp;
   launch_options options = tmpdir_env(tmp.path());
   options.stdout_reader_gone = true;
@@ -317,7 +317,7 @@ void expect_clean_termination(const measured_run& run, const std::string& tmpdir
   EXPECT_TRUE(gpg_gone(home)) << "gpg outlived gpgseal";
 }
 
-TEST(HostileEnvironment, SigtermWhileReadingLeavesNothingBehind) {
+TEST(EnvironmentFailure, SigtermWhileReadingLeavesNothingBehind) {
   scratch_dir dir;
   copy_public_keyring(dir / "gnupg");
   fs::create_directory(dir / "tmp");
@@ -332,7 +332,7 @@ TEST(HostileEnvironment, SigtermWhileReadingLeavesNothingBehind) {
   expect_clean_termination(run, dir / "tmp", dir / "gnupg");
 }
 
-TEST(HostileEnvironment, SigtermWhileGpgEncryptsLeavesNothingBehind) {
+TEST(EnvironmentFailure, SigtermWhileGpgEncryptsLeavesNothingBehind) {
   scratch_dir dir;
   copy_public_keyring(dir / "gnupg");
   fs::create_directory(dir / "tmp");
@@ -350,7 +350,7 @@ TEST(HostileEnvironment, SigtermWhileGpgEncryptsLeavesNothingBehind) {
 
 // Dovecot logs a filter that dies silently only as failed: one stderr line
 // says why.
-TEST(HostileEnvironment, SigtermIsReportedOnStderr) {
+TEST(EnvironmentFailure, SigtermIsReportedOnStderr) {
   scratch_dir tmp;
   bool sent = false;
   measured_run run =

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
+#include "core/base/library_init.hpp"
 #include "core/error.hpp"
 #include "core/openpgp/gpg_context.hpp"
-#include "core/base/library_init.hpp"
 #include "support/process.hpp"
 #include "support/test_keyring.hpp"
 

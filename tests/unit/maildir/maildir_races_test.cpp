@@ -17,7 +17,7 @@
 #include "core/maildir/name.hpp"
 #include "core/maildir/replace.hpp"
 #include "support/maildir_fixture.hpp"
-#include "unit/maildir_support.hpp"
+#include "unit/maildir/maildir_support.hpp"
 
 namespace gpgseal::test {
 namespace {

@@ -1,4 +1,4 @@
-// Runs the real gpgseal on hostile input and in hostile environments, and
+// Runs the real gpgseal on malformed input and in failing environments, and
 // measures it: wall time and its own peak RSS (VmHWM of /proc/PID/status,
 // sampled every 2 ms once the child has exec'd: wait4's ru_maxrss would count
 // the test process the child was forked from; gpg runs as a detached
@@ -44,7 +44,7 @@ inline constexpr bool sanitized_build = false;
 inline constexpr bool sanitized_build = false;
 #endif
 
-// The bounds every hostile case must meet. Generous, so that a loaded 2-core
+// The bounds every such case must meet. Generous, so that a loaded 2-core
 // machine does not make them flaky; the design target is < 32 MiB. ASan's
 // shadow memory and quarantine make RSS meaningless in a sanitizer build.
 inline constexpr double max_seconds = 60;

@@ -29,6 +29,7 @@ enum class message_result {
   not_inline,        // inline-or-plain mode, not a single text/plain part: left as is
   outside_dates,     // its mtime is outside the chosen dates
   too_large,         // larger than the size limit: left as it is
+  server_encrypted,  // a Dovecot mail_crypt file: not readable here, left as it is
   would_encrypt,     // dry run
   leftover_removed,  // plaintext twin of an encrypted copy left by an interrupted run
   would_remove_leftover,
@@ -57,6 +58,7 @@ struct maildir_summary {
   std::size_t not_inline = 0;
   std::size_t outside_dates = 0;
   std::size_t too_large = 0;
+  std::size_t server_encrypted = 0;
   std::size_t would_encrypt = 0;
   std::size_t leftovers_removed = 0;
   std::size_t interrupted = 0;
@@ -71,7 +73,6 @@ struct maildir_summary {
     return failed == 0 && folders_failed == 0 && !stopped;
   }
 };
-
 
 // The failure policy of a batch is fixed: a message without key, or one that
 // cannot be encrypted, stays as it is (nothing is delivered that could be

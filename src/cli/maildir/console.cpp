@@ -92,6 +92,7 @@ void maildir_console::summary(const maildir_summary& s, bool dry_run) const {
   if (s.not_inline > 0) line(out_, "not inline, as is", s.not_inline);
   if (s.outside_dates > 0) line(out_, "outside the dates", s.outside_dates);
   if (s.too_large > 0) line(out_, "too large, as is", s.too_large);
+  if (s.server_encrypted > 0) line(out_, "mail_crypt, as is", s.server_encrypted);
   if (s.retried > 0) line(out_, "renamed meanwhile", s.retried);
   if (s.leftovers_removed > 0) {
     line(out_, dry_run ? "leftovers to remove" : "leftovers removed", s.leftovers_removed);

@@ -5,14 +5,15 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <thread>
 
-#include "core/mime/detect.hpp"
 #include "core/error.hpp"
-#include "core/mime/header_scan.hpp"
 #include "core/maildir/name.hpp"
+#include "core/mime/detect.hpp"
+#include "core/mime/header_scan.hpp"
 
 namespace gpgseal::detail {
 
@@ -58,6 +59,17 @@ attempt from_outcome(const filter_outcome& outcome, const message_context& conte
   // gpg dies of the terminal's SIGINT as well: that is the stop, not a failure.
   if (context.stop_requested()) return settled(message_result::interrupted);
   return settled(message_result::failed, outcome.detail);
+}
+
+// Dovecot's mail_crypt plugin stores each message as its own ciphertext,
+// which starts with this magic (lib-dcrypt's IOSTREAM_CRYPT_MAGIC). Its
+// bytes are no message: encrypting them would leave a file neither Dovecot
+// nor the user can read.
+bool is_mail_crypt_file(int fd) {
+  static constexpr char magic[] = "CRYPTED\x03\x07";
+  char head[sizeof magic - 1];
+  ssize_t n = ::pread(fd, head, sizeof head, 0);
+  return n == static_cast<ssize_t>(sizeof head) && std::memcmp(head, magic, sizeof head) == 0;
 }
 
 void rewind_fd(int fd, const std::string& what) {
@@ -121,6 +133,7 @@ attempt try_once(const maildir_folder& folder, const message_file& file,
   if (::fstat(fd.get(), &original.st) != 0) throw system_error("cannot stat " + path, errno);
   if (!S_ISREG(original.st.st_mode)) return settled(message_result::failed, "not a regular file");
   if (!inside_dates(original.st, context)) return settled(message_result::outside_dates);
+  if (is_mail_crypt_file(fd.get())) return settled(message_result::server_encrypted);
   if (is_already_encrypted(fd.get(), static_cast<std::uint64_t>(original.st.st_size))) {
     return settled(message_result::already_encrypted);
   }

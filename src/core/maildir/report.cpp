@@ -1,6 +1,6 @@
-#include "core/maildir.hpp"
-
 #include <array>
+
+#include "core/maildir.hpp"
 
 namespace gpgseal {
 
@@ -12,7 +12,7 @@ struct result_info {
 };
 
 // In the order of message_result.
-constexpr std::array<result_info, 12> results = {{
+constexpr std::array<result_info, 13> results = {{
     {"encrypted", &maildir_summary::encrypted},
     {"already encrypted", &maildir_summary::already_encrypted},
     {"without key", &maildir_summary::no_key},
@@ -21,6 +21,7 @@ constexpr std::array<result_info, 12> results = {{
     {"not inline", &maildir_summary::not_inline},
     {"outside the date range", &maildir_summary::outside_dates},
     {"larger than the size limit", &maildir_summary::too_large},
+    {"a mail_crypt file", &maildir_summary::server_encrypted},
     {"would encrypt", &maildir_summary::would_encrypt},
     {"removed leftover", &maildir_summary::leftovers_removed},
     {"would remove leftover", &maildir_summary::leftovers_removed},

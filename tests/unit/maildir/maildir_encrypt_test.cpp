@@ -131,6 +131,22 @@ TEST(MaildirEncrypt, LeavesAlreadyEncryptedMessagesUntouched) {
   EXPECT_EQ(maildir.snapshot(), before);
 }
 
+// Dovecot's mail_crypt stores each message as its own ciphertext: encrypting
+// those bytes as a headerless message destroyed it (found with a real
+// Dovecot in tests/e2e/imapsieve_run.sh). A look-alike without the binary
+// magic is a message like any other.
+TEST(MaildirEncrypt, LeavesMailCryptFilesAsTheyAre) {
+  temp_maildir maildir;
+  const std::string crypted = std::string("CRYPTED\x03\x07\x02\x00\x00\x01", 13) + "\x9c\xffrest";
+  maildir.add("", "cur", "1.M1P1.host:2,S", crypted);
+  maildir.add("", "cur", "2.M1P1.host:2,S", "CRYPTED but just text\n\nbody\n");
+  maildir_summary summary = run_maildir(maildir, alice_options());
+  EXPECT_EQ(summary.server_encrypted, 1u);
+  EXPECT_EQ(summary.encrypted, 1u);
+  EXPECT_TRUE(summary.complete());
+  EXPECT_EQ(read_file(maildir.root() + "/cur/1.M1P1.host:2,S"), crypted);
+}
+
 TEST(MaildirEncrypt, LeavesEverythingUntouchedWithoutKey) {
   temp_maildir maildir;
   maildir.add("", "cur", "1.M1P1.host:2,S", maildir_message("a"));

@@ -37,6 +37,7 @@
 # - 91-gpgseal-imapsieve-all.conf: COPY of a delivered (encrypted) message
 #   from INBOX to Archive stores the same bytes, not encrypted twice; COPY of
 #   a clear one encrypts it; APPEND to Archive encrypts, to Drafts does not;
+# - beside 90-gpgseal-personal.conf too, the Sent copy is encrypted;
 # - mail_crypt (global keys made with the README's openssl commands, its
 #   configuration lines, mail_crypt_save_version = 2) beside gpgseal and the
 #   -all snippet: APPEND, COPY and LMTP give the same results over IMAP, and
@@ -68,6 +69,7 @@ readonly CAROL=carol@$DOMAIN   # no key, strict script
 readonly DAVE=dave@$DOMAIN     # a keyring that hangs gpg
 readonly ERIN=erin@$DOMAIN     # a filter that outlives Dovecot's deadline
 readonly FRANK=frank@$DOMAIN   # a key, on mail_crypt
+readonly GRACE=grace@$DOMAIN   # a key, beside the personal delivery snippet
 # user_line's password, for the passdb and the client alike.
 export IMAP_PASSWORD=unused
 readonly CLIENT_FLAGS='\Seen $Label1'
@@ -97,7 +99,7 @@ make_homes() {
   mkdir -m 0755 "$tmp/vmail" "$tmp/keyrings" "$tmp/keyrings/$DOMAIN" "$tmp/client" \
     "$tmp/data" "$tmp/fetched" "$tmp/hang-bin" "$tmp/etc"
   local user
-  for user in "$ALICE" "$BOB" "$CAROL" "$DAVE" "$ERIN" "$FRANK" "$system_user"; do
+  for user in "$ALICE" "$BOB" "$CAROL" "$DAVE" "$ERIN" "$FRANK" "$GRACE" "$system_user"; do
     make_dirs "$(home_of "$user")" "$(keyring_of "$user")"
   done
 }
@@ -105,7 +107,7 @@ make_homes() {
 # The system user's key is for LOGIN@DOMAIN, the address the script builds.
 make_keys() {
   local user address
-  for user in "$ALICE" "$FRANK" "$system_user"; do
+  for user in "$ALICE" "$FRANK" "$GRACE" "$system_user"; do
     address=$(local_part "$user")@$DOMAIN
     make_key "$(client_of "$user")" "$(local_part "$user") <$address>" \
       "$(client_of "$user").pub.asc"
@@ -163,6 +165,7 @@ write_users() {
     user_line "$ERIN" "$(home_of "$ERIN")" "userdb_sieve_filter_bin_dir=$tmp/hang-bin" \
       "userdb_sieve_filter_exec_timeout=${ERIN_DOVECOT_TIMEOUT}s"
     user_line "$FRANK" "$(home_of "$FRANK")"
+    user_line "$GRACE" "$(home_of "$GRACE")"
   } >"$tmp/users"
   # The system user's password only; uid and home come from /etc/passwd.
   printf '%s:{PLAIN}%s\n' "$system_user" "$IMAP_PASSWORD" >"$tmp/system-passwords"
@@ -506,6 +509,12 @@ run_virtual_cases() {
     encrypted "$KEPT"
   append_case all/drafts-not-encrypted "$ALICE" Drafts "$DATA/plain-lf.eml" kept "$KEPT"
   append_case all/no-key-copy-unchanged "$BOB" Archive "$DATA/plain-lf.eml" passed "$KEPT"
+
+  # Beside the personal delivery snippet, which offers `filter` through
+  # sieve_extensions instead of sieve_global_extensions.
+  restart_dovecot 90-gpgseal-personal.conf 91-gpgseal-imapsieve.conf "$keyrings"
+  append_case personal-snippet/sent-encrypted "$GRACE" Sent "$DATA/plain-crlf.eml" \
+    encrypted "$KEPT"
 }
 
 # copy_case NAME USER FROM UID same|encrypted ORIGINAL: USER COPYs UID from

@@ -26,6 +26,8 @@
 #   UID (no copy in clear left behind). APPEND to Drafts and INBOX, and to a
 #   Sent the client has open read-only (EXAMINE), is not filtered: the
 #   original stays, APPENDUID and client's date included;
+# - without imapsieve_expunge_discarded (the snippet sets it) the original
+#   stays beside the encrypted copy, in clear, only flagged \Deleted;
 # - a user without a key gets the copy unchanged, unflagged; the strict
 #   script keeps it as sent and flags it $FilterFailed;
 # - a gpg that hangs: gpgseal's --timeout (2 s) ends it, the APPEND succeeds
@@ -70,6 +72,7 @@ readonly DAVE=dave@$DOMAIN     # a keyring that hangs gpg
 readonly ERIN=erin@$DOMAIN     # a filter that outlives Dovecot's deadline
 readonly FRANK=frank@$DOMAIN   # a key, on mail_crypt
 readonly GRACE=grace@$DOMAIN   # a key, beside the personal delivery snippet
+readonly HENRY=henry@$DOMAIN   # a key, imapsieve_expunge_discarded = no
 # user_line's password, for the passdb and the client alike.
 export IMAP_PASSWORD=unused
 readonly CLIENT_FLAGS='\Seen $Label1'
@@ -99,7 +102,8 @@ make_homes() {
   mkdir -m 0755 "$tmp/vmail" "$tmp/keyrings" "$tmp/keyrings/$DOMAIN" "$tmp/client" \
     "$tmp/data" "$tmp/fetched" "$tmp/hang-bin" "$tmp/etc"
   local user
-  for user in "$ALICE" "$BOB" "$CAROL" "$DAVE" "$ERIN" "$FRANK" "$GRACE" "$system_user"; do
+  for user in "$ALICE" "$BOB" "$CAROL" "$DAVE" "$ERIN" "$FRANK" "$GRACE" "$HENRY" \
+              "$system_user"; do
     make_dirs "$(home_of "$user")" "$(keyring_of "$user")"
   done
 }
@@ -107,7 +111,7 @@ make_homes() {
 # The system user's key is for LOGIN@DOMAIN, the address the script builds.
 make_keys() {
   local user address
-  for user in "$ALICE" "$FRANK" "$GRACE" "$system_user"; do
+  for user in "$ALICE" "$FRANK" "$GRACE" "$HENRY" "$system_user"; do
     address=$(local_part "$user")@$DOMAIN
     make_key "$(client_of "$user")" "$(local_part "$user") <$address>" \
       "$(client_of "$user").pub.asc"
@@ -166,6 +170,7 @@ write_users() {
       "userdb_sieve_filter_exec_timeout=${ERIN_DOVECOT_TIMEOUT}s"
     user_line "$FRANK" "$(home_of "$FRANK")"
     user_line "$GRACE" "$(home_of "$GRACE")"
+    user_line "$HENRY" "$(home_of "$HENRY")" userdb_imapsieve_expunge_discarded=no
   } >"$tmp/users"
   # The system user's password only; uid and home come from /etc/passwd.
   printf '%s:{PLAIN}%s\n' "$system_user" "$IMAP_PASSWORD" >"$tmp/system-passwords"
@@ -444,6 +449,33 @@ case_filter_past_dovecot_deadline() {
   fi
 }
 
+# Why the snippet sets imapsieve_expunge_discarded: without it the original,
+# in clear, stays in the folder beside the encrypted copy, only flagged
+# \Deleted (until the client expunges).
+case_without_expunge_discarded() {
+  local name=expunge-discarded-no/original-left-deleted dir out appenduid added uid line
+  dir=$(mktemp -d "$tmp/fetched/XXXXXX")
+  mkdir "$dir/before" "$dir/after"
+  if ! out=$(imap "$HENRY" fetch Sent "$dir/before" \
+               : append Sent "$DATA/plain-lf.eml" "$CLIENT_FLAGS" "$CLIENT_DATE" \
+               : fetch Sent "$dir/after"); then
+    fail "$name" "IMAP failed: $out"
+    return
+  fi
+  appenduid=$(awk '/^APPENDUID/ { print $3 }' <<<"$out")
+  added=$(comm -13 <(uids_of "$dir/before" | sort) <(uids_of "$dir/after" | sort))
+  uid=$(grep -vx "$appenduid" <<<"$added" || true)
+  line=$(line_of "$dir/after" "$appenduid")
+  if [[ $(wc -l <<<"$added") -ne 2 || $uid == *$'\n'* || -z $uid ]]; then
+    fail "$name" "want the original and one more message; after: $(paste -sd ';' "$dir/after/list")"
+  elif [[ ${line#"$appenduid" } != '$Label1 \Deleted \Seen |'* ]] ||
+       ! cmp -s <(to_crlf "$DATA/plain-lf.eml") "$dir/after/$appenduid.eml"; then
+    fail "$name" "the original is not there in clear, flagged \\Deleted: '$line'"
+  else
+    expect_encrypted "$name" "$DATA/plain-lf.eml" "$dir/after/$uid.eml" "$HENRY"
+  fi
+}
+
 # lmtp_case NAME USER MESSAGE: delivered over LMTP, stored in INBOX
 # encrypted once (by the delivery script), as the FETCH shows.
 lmtp_case() {
@@ -495,6 +527,7 @@ run_virtual_cases() {
   append_case no-key/copy-unchanged "$BOB" Sent "$DATA/plain-lf.eml" passed "$KEPT"
   append_case strict/no-key-copy-unchanged-flagged "$CAROL" Sent "$DATA/plain-lf.eml" \
     kept "$FLAGGED_KEPT"
+  case_without_expunge_discarded
   case_hung_gpg
   case_filter_past_dovecot_deadline
   lmtp_case lmtp/delivered-encrypted-once "$ALICE" "$DATA/multipart-attachment.eml"

@@ -6,6 +6,7 @@ Usage: imap_client.py PORT USER COMMAND [: COMMAND]...
   COMMAND is one of
     append MAILBOX MESSAGE FLAGS DATE
     copy FROM_MAILBOX UID TO_MAILBOX
+    move FROM_MAILBOX UID TO_MAILBOX
     examine MAILBOX
     fetch MAILBOX DIR
   run one after the other in one session (as a client would), stopping at
@@ -17,7 +18,8 @@ append: MESSAGE (line ends made CRLF, as a client sends them) with FLAGS
   e.g. '20-Nov-2024 10:30:00 +0000'); prints "APPENDUID UIDVALIDITY UID" and
   the seconds it took. Exits 2 if the server dropped the connection during
   the APPEND (no answer at all), 1 on a NO/BAD answer.
-copy: prints "COPYUID UIDVALIDITY SOURCE_UID DEST_UID".
+copy, move: COPY or MOVE (RFC 6851); print "COPYUID UIDVALIDITY SOURCE_UID
+  DEST_UID".
 examine: opens MAILBOX read-only (EXAMINE), as some clients keep a folder.
 fetch: SELECTs MAILBOX (read-write, as clients do) and for every message writes DIR/UID.eml (the exact bytes of
   BODY[]), and DIR/list: one line per message, "UID FLAGS... | INTERNALDATE",
@@ -69,9 +71,10 @@ def append(imap: imaplib.IMAP4, mailbox: str, message: str, flags: str,
     return 0
 
 
-def copy(imap: imaplib.IMAP4, source: str, uid: str, dest: str) -> int:
+def copy(imap: imaplib.IMAP4, source: str, uid: str, dest: str,
+         command: str = "COPY") -> int:
     imap.select(f'"{source}"')
-    typ, reply = imap.uid("COPY", uid, f'"{dest}"')
+    typ, reply = imap.uid(command, uid, f'"{dest}"')
     if typ != "OK":
         print(f"{typ} {reply!r}")
         return 1
@@ -117,8 +120,12 @@ def fetch(imap: imaplib.IMAP4, mailbox: str, out_dir: str) -> int:
     return 0
 
 
-COMMANDS = {"append": (append, 4), "copy": (copy, 3), "examine": (examine, 1),
-            "fetch": (fetch, 2)}
+def move(imap: imaplib.IMAP4, source: str, uid: str, dest: str) -> int:
+    return copy(imap, source, uid, dest, "MOVE")
+
+
+COMMANDS = {"append": (append, 4), "copy": (copy, 3), "move": (move, 3),
+            "examine": (examine, 1), "fetch": (fetch, 2)}
 
 
 def parse(words: list[str]) -> list[list[str]]:

@@ -37,8 +37,9 @@
 # - LMTP delivery with the IMAPSieve snippet on: encrypted once, by the
 #   delivery script (IMAPSieve is not in that path);
 # - 91-gpgseal-imapsieve-all.conf: COPY of a delivered (encrypted) message
-#   from INBOX to Archive stores the same bytes, not encrypted twice; COPY of
-#   a clear one encrypts it; APPEND to Archive encrypts, to Drafts does not;
+#   from INBOX to Archive stores the same bytes, not encrypted twice; COPY
+#   and MOVE of a clear one encrypt it; APPEND to Archive encrypts, to Drafts
+#   does not;
 # - beside 90-gpgseal-personal.conf too, the Sent copy is encrypted;
 # - mail_crypt (global keys made with the README's openssl commands, its
 #   configuration lines, mail_crypt_save_version = 2) beside gpgseal and the
@@ -538,6 +539,8 @@ run_virtual_cases() {
     "$DATA/multipart-attachment.eml"
   copy_case all/copy-of-clear-encrypted "$ALICE" INBOX "$inbox_clear_uid" encrypted \
     "$DATA/plain-lf.eml"
+  copy_case all/move-of-clear-encrypted "$ALICE" INBOX "$inbox_clear_uid" encrypted \
+    "$DATA/plain-lf.eml" move
   append_case all/archive-append-encrypted "$ALICE" Archive "$DATA/plain-lf.eml" \
     encrypted "$KEPT"
   append_case all/drafts-not-encrypted "$ALICE" Drafts "$DATA/plain-lf.eml" kept "$KEPT"
@@ -550,15 +553,17 @@ run_virtual_cases() {
     encrypted "$KEPT"
 }
 
-# copy_case NAME USER FROM UID same|encrypted ORIGINAL: USER COPYs UID from
-# FROM to Archive; the copy must be FROM's bytes (same; and still decrypt to
-# ORIGINAL: encrypted once, not twice) or ORIGINAL encrypted.
+# copy_case NAME USER FROM UID same|encrypted ORIGINAL [move]: USER COPYs
+# (or MOVEs) UID from FROM to Archive; the copy must be FROM's bytes (same;
+# and still decrypt to ORIGINAL: encrypted once, not twice) or ORIGINAL
+# encrypted.
 copy_case() {
-  local name=$1 user=$2 from=$3 uid=$4 expect=$5 original=$6 dir out new
+  local name=$1 user=$2 from=$3 uid=$4 expect=$5 original=$6 command=${7:-copy}
+  local dir out new
   dir=$(mktemp -d "$tmp/fetched/XXXXXX")
   mkdir "$dir/from" "$dir/before" "$dir/after"
   if ! out=$(imap "$user" fetch "$from" "$dir/from" : fetch Archive "$dir/before" \
-               : copy "$from" "$uid" Archive : fetch Archive "$dir/after"); then
+               : "$command" "$from" "$uid" Archive : fetch Archive "$dir/after"); then
     fail "$name" "IMAP failed: $out"
   elif ! new=$(new_uid "$dir/before" "$dir/after"); then
     fail "$name" "$new"

@@ -8,6 +8,8 @@ packages=(
   gnupg
   # The end-to-end tests deliver through a real, private Dovecot instance.
   dovecot-core dovecot-sieve dovecot-lmtpd
+  # The IMAPSieve suite: a client APPENDs over IMAP; mail_crypt's keys.
+  dovecot-imapd openssl
   python3
   # ps, for the end-to-end tests' check that no process is left behind.
   procps

@@ -166,9 +166,11 @@ make_alice() {
 check_config_and_reload() {
   local plugin
   plugin=$(doveconf -c "$tmp/dovecot.conf" -n | grep -A12 '^plugin')
-  grep -q 'sieve_plugins = sieve_extprograms' <<<"$plugin" &&
-    grep -q "sieve_filter_bin_dir = $tmp/filter-bin" <<<"$plugin" ||
-    { echo "doveconf -n: $plugin"; return 1; }
+  if ! grep -q 'sieve_plugins = sieve_extprograms' <<<"$plugin" ||
+     ! grep -q "sieve_filter_bin_dir = $tmp/filter-bin" <<<"$plugin"; then
+    echo "doveconf -n: $plugin"
+    return 1
+  fi
   doveadm -c "$tmp/dovecot.conf" reload
 }
 

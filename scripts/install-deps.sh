@@ -15,6 +15,9 @@ packages=(
   procps
   # The fuzz targets: clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-14-dev
+  # The Debian package (scripts/build-deb.sh) and its checks: lintian, and
+  # man for the man pages' warnings.
+  dpkg-dev debhelper lintian man-db groff-base
 )
 
 if [ "$(id -u)" -ne 0 ]; then

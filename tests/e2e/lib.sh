@@ -177,10 +177,11 @@ install_filter() {
 
 # compile_sieve SCRIPT...: copies shipped scripts into $tmp/sieve and
 # compiles them as root, as an admin would (delivery cannot write .svbin).
+# They come from $KIT if the script set it (an installed kit), else sieve/.
 compile_sieve() {
   local script
   for script in "$@"; do
-    cp "$REPO/sieve/$script" "$tmp/sieve/"
+    cp "${KIT:-$REPO/sieve}/$script" "$tmp/sieve/"
     sievec -c "$tmp/dovecot.conf" "$tmp/sieve/$script"
   done
   chmod 0644 "$tmp/sieve/"*
@@ -213,6 +214,25 @@ protocol lda {
   log_path = /dev/stderr
 }
 EOF
+}
+
+# write_system_config INSTANCE: $tmp/dovecot.conf for system users: the kit's
+# 90-gpgseal.conf ($KIT, else sieve/) included as is, then only its paths
+# overridden; the global script is $tmp/sieve/gpgseal-before.sieve.
+write_system_config() {
+  {
+    dovecot_base_config "$1"
+    cat <<EOF
+
+!include ${KIT:-$REPO/sieve}/90-gpgseal.conf
+
+plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+  sieve_before = $tmp/sieve/gpgseal-before.sieve
+  sieve_filter_bin_dir = $tmp/filter-bin
+}
+EOF
+  } >"$tmp/dovecot.conf"
 }
 
 # user_line ADDRESS HOME [EXTRA_FIELD...]: one passwd-file entry

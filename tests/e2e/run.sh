@@ -86,23 +86,6 @@ write_users() {
   } >"$tmp/users"
 }
 
-# The shipped snippet included as is, then only its paths overridden.
-write_config() {
-  {
-    dovecot_base_config gpgseal-e2e
-    cat <<EOF
-
-!include $REPO/sieve/90-gpgseal.conf
-
-plugin {
-  sieve = file:~/sieve;active=~/.dovecot.sieve
-  sieve_before = $tmp/sieve/gpgseal-before.sieve
-  sieve_filter_bin_dir = $tmp/filter-bin
-}
-EOF
-  } >"$tmp/dovecot.conf"
-}
-
 # 4 MB of base64 (the same bytes every run), far beyond the 64 KiB a pipe
 # buffers: gpgseal must read all of stdin or LMTP delivery panics.
 make_large_message() {
@@ -203,7 +186,7 @@ main() {
   install_filter "$1"
   make_large_message
   write_users
-  write_config
+  write_system_config gpgseal-e2e
   compile_sieve gpgseal-before.sieve
   start_dovecot
   run_cases

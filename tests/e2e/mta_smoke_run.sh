@@ -95,12 +95,35 @@ smoke_postfix() {
   mv "$tmp/home/Maildir" "$tmp/home/Maildir.postfix-local"
 }
 
+# --- Exim ------------------------------------------------------------------
+
+smoke_exim() {
+  local rcpt=$e2e_user@example.org
+  cat >"$tmp/exim-transport.conf" <<'EOF'
+local_delivery:
+  driver = appendfile
+  directory = $home/Maildir
+  maildir_format
+  delivery_date_add
+  envelope_to_add
+  return_path_add
+EOF
+  exim_setup "$tmp/exim-transport.conf"
+  exim_start
+  message exim "$rcpt" | mta_smtp "$EXIM_PORT" "$SENDER" "$rcpt" ||
+    fail exim "SMTP refused"
+  check_delivered exim "$tmp/home/Maildir" "Envelope-to: $rcpt" || exim_log
+  exim_stop
+  mv "$tmp/home/Maildir" "$tmp/home/Maildir.exim"
+}
+
 main() {
   start_run GPGSEAL_BINARY "$@"
   make_tmp gpgseal-mta-smoke
   make_user gpgseal-smoke "$tmp/home"
   make_dirs "$tmp/home"
   smoke_postfix
+  smoke_exim
   check_no_leftovers
   summary
   [[ $failed -eq 0 ]] || exit 1

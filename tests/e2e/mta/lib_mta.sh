@@ -167,7 +167,8 @@ mta_ns_stop() {
 mta_stop_all() {
   local name
   for name in "${!MTA_ANCHOR[@]}"; do
-    declare -F "${name}_stop" >/dev/null && "${name}_stop"
+    # postfix_stop, exim_stop, opensmtpd_stop
+    declare -F "${name%4}_stop" >/dev/null && "${name%4}_stop"
     mta_ns_stop "$name"
   done
   return 0

@@ -117,6 +117,35 @@ EOF
   mv "$tmp/home/Maildir" "$tmp/home/Maildir.exim"
 }
 
+# --- OpenSMTPD -------------------------------------------------------------
+
+smoke_opensmtpd() {
+  local rcpt=$e2e_user@example.org log=$tmp/filter-log/opensmtpd-filter.log
+  # The filter runs as smtpd's unprivileged user.
+  install -d -m 0777 "$tmp/filter-log"
+  opensmtpd_setup 'filter "smoke"' \
+    "filter \"smoke\" proc-exec \"/usr/bin/python3 $HERE/mta/opensmtpd_echo_filter.py $log\""
+  opensmtpd_start
+  # A body line that starts with a dot: smtplib sends it dot-stuffed.
+  { message opensmtpd "$rcpt"; echo ".a line with a leading dot"; } |
+    mta_smtp "$OPENSMTPD_PORT" "$SENDER" "$rcpt" || fail opensmtpd "SMTP refused"
+  check_delivered opensmtpd "$tmp/home/Maildir" "X-Smoke-Filter: opensmtpd" ||
+    opensmtpd_log
+  if ! grep -qx '.a line with a leading dot' \
+      "$(maildir_files "$tmp/home/Maildir")"; then
+    fail opensmtpd/leading-dot "the dot line did not arrive unstuffed"
+  fi
+  if grep -q '^< config|ready$' "$log" &&
+     grep -q '^< filter|[0-9.]*|[0-9.]*|smtp-in|data-line|' "$log" &&
+     grep -q '^< report|[0-9.]*|[0-9.]*|smtp-in|tx-commit|' "$log"; then
+    pass opensmtpd/filter-protocol
+  else
+    fail opensmtpd/filter-protocol "unexpected lines: $(head -c 2000 "$log")"
+  fi
+  opensmtpd_stop
+  mv "$tmp/home/Maildir" "$tmp/home/Maildir.opensmtpd"
+}
+
 main() {
   start_run GPGSEAL_BINARY "$@"
   make_tmp gpgseal-mta-smoke
@@ -124,6 +153,7 @@ main() {
   make_dirs "$tmp/home"
   smoke_postfix
   smoke_exim
+  smoke_opensmtpd
   check_no_leftovers
   summary
   [[ $failed -eq 0 ]] || exit 1

@@ -3,7 +3,7 @@
 # taken from README.md itself, run with Debian's real exim4 and procmail.
 #
 # Usage: tests/e2e/mta_exim_procmail_run.sh GPGSEAL_BINARY  (as root; 77 = skip)
-#        GPGSEAL_E2E_TIMEOUT=SECONDS overrides the 240 s bound on the whole run;
+#        GPGSEAL_E2E_TIMEOUT=SECONDS overrides the 360 s bound on the whole run;
 #        GPGSEAL_E2E_KEEP=1 keeps the temp dir (mails, logs) for debugging.
 #
 # What it proves:
@@ -32,7 +32,7 @@
 set -Eeuo pipefail
 
 readonly SCRIPT=mta_exim_procmail_run.sh
-readonly TOTAL_TIMEOUT=${GPGSEAL_E2E_TIMEOUT:-240}
+readonly TOTAL_TIMEOUT=${GPGSEAL_E2E_TIMEOUT:-360}
 readonly CASE_TIMEOUT=60
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

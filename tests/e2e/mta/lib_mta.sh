@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154  # $tmp comes from tests/e2e/lib.sh
 # Private, throwaway instances of Debian's real MTAs for the end-to-end
 # tests: Postfix, Exim and OpenSMTPD, each listening on 127.0.0.1 at a free
 # high port and delivering to Maildirs. Sourced after tests/e2e/lib.sh (it

@@ -94,6 +94,11 @@ write_config() {
 
 !include $REPO/sieve/90-gpgseal.conf
 
+# Our usernames are addresses (passwd-file): keep the domain for LMTP.
+protocol lmtp {
+  auth_username_format = %Lu
+}
+
 plugin {
   sieve = file:~/sieve;active=~/.dovecot.sieve
   sieve_before = $tmp/sieve/gpgseal-before.sieve

@@ -20,7 +20,9 @@
 #   LMTP deliveries go on: every stored message decrypts, the keyless user's
 #   mail is untouched, one summary, exit 0; a second run changes nothing;
 # - gpgseal-server report: a key that expires tomorrow makes it exit 1 and
-#   names the date; without that user it exits 0.
+#   names the date; without that user it exits 0;
+# - the README's single-user gpgseal-maildir example, run as root, encrypts
+#   with the Maildir owner's ~/.gnupg.
 # Output: PASS/FAIL lines and one "N passed, M failed" line.
 set -Eeuo pipefail
 
@@ -175,14 +177,14 @@ run_delivery_cases() {
 
 # --- gpgseal-server ------------------------------------------------------------
 
-# plant NAME COUNT: plaintext messages stored straight into the user's
+# plant NAME COUNT [PREFIX]: plaintext messages stored straight into the user's
 # Maildir (as before the filter was on), originals kept by base name.
 plant() {
-  local name=$1 count=$2 n base new
+  local name=$1 count=$2 prefix=${3:-1700000} n base new
   new=$(home_of "$name")/Maildir/new
   runuser -u "$(login_of "$name")" -- mkdir -p -m 0700 "$new" "${new%/new}/cur" "${new%/new}/tmp"
   for ((n = 1; n <= count; n++)); do
-    base=1700000$n.M$n.planted-$name-$n.example
+    base=$prefix$n.M$n.planted-$name-$n.example
     sed "s/^Subject: .*/Subject: stored $name $n/" "$DATA/multipart-attachment.eml" \
       >"$tmp/originals/$base"
     runuser -u "$(login_of "$name")" -- cp "$tmp/originals/$base" "$new/$base"
@@ -199,10 +201,11 @@ feed() {
   done
 }
 
-# Every planted message of NAME is stored encrypted (or, for bob, unchanged).
+# check_planted NAME EXPECT [PREFIX]: every planted message of NAME is
+# stored EXPECT (encrypted, or unchanged).
 check_planted() {
-  local name=$1 expect=$2 file base problems="" count=0
-  for file in $(find "$(home_of "$name")"/Maildir/{new,cur} -name '1700000*'); do
+  local name=$1 expect=$2 prefix=${3:-1700000} file base problems="" count=0
+  for file in $(find "$(home_of "$name")"/Maildir/{new,cur} -name "$prefix*"); do
     base=$(basename "$file"); base=${base%%[,:]*}
     count=$((count + 1))
     local keyring=()
@@ -211,9 +214,9 @@ check_planted() {
       "${keyring[@]}" >/dev/null 2>&1 || problems+="$base "
   done
   if [[ $count -ne 5 || -n $problems ]]; then
-    fail "server/planted-$name-$expect" "$count planted files; not $expect: $problems"
+    fail "planted-$prefix-$name-$expect" "$count planted files; not $expect: $problems"
   else
-    pass "server/planted-$name-$expect"
+    pass "planted-$prefix-$name-$expect"
   fi
 }
 
@@ -242,6 +245,20 @@ run_server_cases() {
     pass server/second-run-changes-nothing
   else
     fail server/second-run-changes-nothing "exit $status: $(cat "$out")"
+  fi
+}
+
+# The README's single-user example, as root with root's environment: it
+# works as the Maildir's owner with the owner's ~/.gnupg.
+run_maildir_as_root_case() {
+  local status=0
+  plant dave 5 1800000
+  env -u GNUPGHOME HOME=/root "$BUILD/gpgseal-maildir" "$(home_of dave)/Maildir" \
+    "$(login_of dave)@$DOMAIN" >"$tmp/maildir-root.out" 2>&1 || status=$?
+  if [[ $status -eq 0 ]]; then
+    check_planted dave encrypted 1800000
+  else
+    fail maildir-as-root "exit $status: $(cat "$tmp/maildir-root.out")"
   fi
 }
 
@@ -282,6 +299,7 @@ main() {
   start_dovecot
   run_delivery_cases
   run_server_cases
+  run_maildir_as_root_case
   run_report_cases
   stop_dovecot
   finish_run

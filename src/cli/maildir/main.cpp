@@ -122,13 +122,6 @@ gpgseal::maildir_run run_from(const po::variables_map& vm) {
   return run;
 }
 
-bool progress_bar_from(const std::string& value) {
-  if (value == "always") return true;
-  if (value == "never") return false;
-  if (value == "auto") return ::isatty(STDERR_FILENO) != 0;
-  throw usage_error("--progress " + value + ": use auto, always or never");
-}
-
 // Throws usage_error.
 maildir_command parse_command(const command_line& cl, int argc, char** argv) {
   po::variables_map vm;

@@ -20,6 +20,7 @@
 #include "cli/common/exit_status.hpp"
 #include "cli/common/options.hpp"
 #include "cli/common/usage.hpp"
+#include "cli/maildir/console.hpp"
 #include "cli/server/tasks.hpp"
 #include "cli/server/users.hpp"
 #include "gpgseal/version.hpp"
@@ -75,13 +76,6 @@ void print_help(const command_line& cl) {
                "--warn-days, has expired or was revoked, or a keyring is unusable; 75\n"
                "(encrypt) some user, folder or message failed, or the run was interrupted\n"
                "(run it again); 64 usage error.\n";
-}
-
-bool progress_bar_from(const std::string& value) {
-  if (value == "always") return true;
-  if (value == "never") return false;
-  if (value == "auto") return ::isatty(STDERR_FILENO) != 0;
-  throw usage_error("--progress " + value + ": use auto, always or never");
 }
 
 // The users named on the command line, by login or address; every name must

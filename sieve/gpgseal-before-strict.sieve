@@ -6,7 +6,8 @@
 # 90-gpgseal.conf or 90-gpgseal-virtual.conf) when every user is meant to
 # have a key. Compile it with `sievec`, like the other. What differs:
 # - --on-missing-key=fail: a user without a usable key is a failure, not a
-#   choice; --on-error=fail: so is any error, including the --timeout.
+#   choice; --on-missing-keyring=fail: so is a user without a keyring
+#   directory; --on-error=fail: so is any error, including the --timeout.
 #   gpgseal then writes nothing and exits 75; Dovecot stores the original
 #   (it never tempfails a filter) and the test below is false. A message
 #   that is already encrypted still passes (exit 0) and is not filed.
@@ -21,8 +22,11 @@ require ["vnd.dovecot.filter", "variables", "vnd.dovecot.environment", "imap4fla
          "fileinto", "mailbox"];
 
 if not filter "gpgseal" ["--on-missing-key=fail", "--on-error=fail",
+                         "--on-missing-keyring=fail",
                          "--gnupghome=${env.vnd.dovecot.config.gpgseal_gnupghome}",
                          "--timeout=${env.vnd.dovecot.config.gpgseal_timeout}",
+                         "--domain=${env.vnd.dovecot.config.gpgseal_domain}",
+                         "--log=dovecot",
                          "--", "${env.vnd.dovecot.username}"] {
   addflag "$FilterFailed";
   fileinto :create "Unencrypted";

@@ -16,10 +16,18 @@
 #   from the conf.d snippet, so per-site values stay in one file:
 #   - gpgseal_gnupghome: where this user's keyring is (Dovecot expands its own
 #     %h; gpgseal expands the %d/%n that reach it as %%d/%%n);
+#   - gpgseal_domain: system users' Dovecot username is the Unix login
+#     (`alice`); gpgseal completes it to alice@DOMAIN. Virtual users'
+#     usernames are already addresses (leave it empty);
+#   - gpgseal_on_missing_keyring: a user with no keyring directory at all:
+#     `pass` (has not opted in: stored as it came, a notice), `fail` or
+#     `error` (logged as an error);
 #   - gpgseal_timeout: gpgseal gives up this many seconds after it started and
 #     hands the original back. It must stay well below
 #     sieve_filter_exec_timeout, or Dovecot kills gpgseal first and stores
 #     nothing at all (see sieve/README.md).
+# - --log=dovecot: the one line per message also goes to Dovecot's log (under
+#   LMTP at Info level, errors at Error), besides syslog.
 # - "--": ends gpgseal's options, so that no username can ever be read as one.
 # - imap4flags: gpgseal exits 0 both when it encrypts and when it passes a
 #   message through on purpose (no key, already encrypted, and by default
@@ -32,6 +40,9 @@ require ["vnd.dovecot.filter", "variables", "vnd.dovecot.environment", "imap4fla
 
 if not filter "gpgseal" ["--gnupghome=${env.vnd.dovecot.config.gpgseal_gnupghome}",
                          "--timeout=${env.vnd.dovecot.config.gpgseal_timeout}",
+                         "--domain=${env.vnd.dovecot.config.gpgseal_domain}",
+                         "--on-missing-keyring=${env.vnd.dovecot.config.gpgseal_on_missing_keyring}",
+                         "--log=dovecot",
                          "--", "${env.vnd.dovecot.username}"] {
   addflag "$FilterFailed";
 }

@@ -24,7 +24,7 @@ if environment :is "imap.mailbox" "${env.vnd.dovecot.config.gpgseal_drafts}" {
 if string :contains "${env.vnd.dovecot.username}" "@" {
   set "address" "${env.vnd.dovecot.username}";
 } else {
-  set "address" "${env.vnd.dovecot.username}@${env.vnd.dovecot.config.gpgseal_mail_domain}";
+  set "address" "${env.vnd.dovecot.username}@${env.vnd.dovecot.config.gpgseal_domain}";
 }
 
 if not filter "gpgseal" ["--on-missing-key=fail", "--on-error=fail",

@@ -16,7 +16,7 @@
 #   it; the Sent-only snippet never runs the script there anyway).
 # - The address: a Dovecot username with "@" (virtual users) is the address.
 #   A plain login (system users: "alice") gets the domain from the setting
-#   sieve_env_gpgseal_mail_domain. With neither, gpgseal gets "alice@",
+#   sieve_env_gpgseal_domain, the delivery snippet's. With neither, gpgseal gets "alice@",
 #   refuses it as a usage error (logged), the copy is kept as it came and
 #   flagged.
 # - The other settings are the delivery snippet's (90-gpgseal*.conf):
@@ -40,7 +40,7 @@ if environment :is "imap.mailbox" "${env.vnd.dovecot.config.gpgseal_drafts}" {
 if string :contains "${env.vnd.dovecot.username}" "@" {
   set "address" "${env.vnd.dovecot.username}";
 } else {
-  set "address" "${env.vnd.dovecot.username}@${env.vnd.dovecot.config.gpgseal_mail_domain}";
+  set "address" "${env.vnd.dovecot.username}@${env.vnd.dovecot.config.gpgseal_domain}";
 }
 
 if not filter "gpgseal" ["--gnupghome=${env.vnd.dovecot.config.gpgseal_gnupghome}",

@@ -1,6 +1,8 @@
 #include "core/filter.hpp"
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <exception>
 #include <functional>
@@ -42,6 +44,23 @@ filter_outcome by_policy(on_failure policy, pass_reason reason, std::string deta
   if (policy == on_failure::fail) outcome.action = filter_action::failed;
   outcome.error = kind;
   return outcome;
+}
+
+// A keyring directory nobody created: the user has not opted in (pass, a
+// notice), or it is an error like any other unusable keyring.
+filter_outcome by_missing_keyring(const failure_policy& policy,
+                                  const detail::openpgp_result& keys) {
+  std::string detail = keys.missing;
+  switch (policy.missing_keyring) {
+    case on_missing_keyring::pass:
+      return by_policy(on_failure::pass, pass_reason::no_keyring, std::move(detail), std::nullopt);
+    case on_missing_keyring::fail:
+      return by_policy(on_failure::fail, pass_reason::no_keyring, std::move(detail), std::nullopt);
+    case on_missing_keyring::error:
+      break;
+  }
+  throw error(error_kind::config,
+              "keyring directory " + keys.keyring + " is unusable: " + std::strerror(ENOENT));
 }
 
 // The whole encrypted message, written through `write` into a new temp file.
@@ -112,6 +131,7 @@ sealed_message seal(const spooled_input& spool, const seal_settings& settings,
         sealed = text ? compose_inline(fd, layout, *text, settings, encrypt)
                       : compose_pgp_mime(fd, layout, settings, encrypt);
       });
+  if (keys.no_keyring) return {by_missing_keyring(policy, keys), {}, 0};
   if (!keys.sealed) {
     return {by_policy(policy.on_missing_key, pass_reason::no_key, keys.missing, std::nullopt),
             {},

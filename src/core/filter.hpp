@@ -24,6 +24,7 @@ enum class pass_reason {
   none,
   already_encrypted,
   no_key,
+  no_keyring,  // the keyring directory does not exist (policy: missing_keyring)
   not_inline,  // inline-or-plain, and the message is not one text/plain part
   empty_input,
   too_large,

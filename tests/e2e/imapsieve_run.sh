@@ -15,7 +15,7 @@
 # What it proves:
 # - system users (90-gpgseal.conf + 91-gpgseal-imapsieve.conf; a useradd
 #   user, userdb passwd, logging in as a plain login): the APPENDed Sent copy
-#   is encrypted to LOGIN@ the sieve_env_gpgseal_mail_domain; with the
+#   is encrypted to LOGIN@ the sieve_env_gpgseal_domain; with the
 #   domain left empty (as shipped) the copy is kept as sent, flagged;
 # - virtual users (90-gpgseal-virtual.conf + 91-gpgseal-imapsieve.conf), a
 #   client that has the folder SELECTed APPENDs to Sent a plain message, an
@@ -407,11 +407,11 @@ inbox_clear_uid="" inbox_sealed_uid=""
 
 run_system_cases() {
   restart_dovecot 90-gpgseal.conf 91-gpgseal-imapsieve.conf \
-    "sieve_env_gpgseal_mail_domain = $DOMAIN"
+    "sieve_env_gpgseal_domain = $DOMAIN"
   append_case system-user/sent-encrypted-to-login-at-mail-domain "$system_user" Sent \
     "$DATA/plain-lf.eml" encrypted "$KEPT"
-  # The snippet as shipped: no domain, gpgseal refuses "LOGIN@".
-  restart_dovecot 90-gpgseal.conf 91-gpgseal-imapsieve.conf
+  # The domain left empty: gpgseal refuses "LOGIN@".
+  restart_dovecot 90-gpgseal.conf 91-gpgseal-imapsieve.conf "sieve_env_gpgseal_domain ="
   append_case system-user/no-mail-domain-copy-kept-flagged "$system_user" Sent \
     "$DATA/plain-lf.eml" kept "$FLAGGED_KEPT"
 }

@@ -226,6 +226,11 @@ write_system_config() {
 
 !include ${KIT:-$REPO/sieve}/90-gpgseal.conf
 
+# These tests' usernames are addresses (passwd-file): keep the domain for LMTP.
+protocol lmtp {
+  auth_username_format = %Lu
+}
+
 plugin {
   sieve = file:~/sieve;active=~/.dovecot.sieve
   sieve_before = $tmp/sieve/gpgseal-before.sieve

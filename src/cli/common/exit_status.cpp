@@ -8,6 +8,8 @@ int exit_status(ending how) noexcept {
   switch (how) {
     case ending::ok:
       return EX_OK;
+    case ending::attention:
+      return 1;
     case ending::usage:
       return EX_USAGE;
     case ending::data:

@@ -9,7 +9,9 @@
 
 namespace gpgseal::cli {
 
-enum class ending { ok, usage, data, unavailable, software, io, tempfail, config };
+// `attention`: the run itself worked, and found something an admin must act
+// on (a report of keys about to expire); 1, for cron.
+enum class ending { ok, attention, usage, data, unavailable, software, io, tempfail, config };
 
 // The exit status of every front-end for every ending.
 int exit_status(ending how) noexcept;

@@ -2,6 +2,9 @@
 
 #include <syslog.h>
 
+#include <unistd.h>
+
+#include <fstream>
 #include <iostream>
 
 namespace gpgseal::cli {
@@ -40,6 +43,24 @@ bool is_error(const filter_outcome& outcome) {
   return outcome.error.has_value() || outcome.action == filter_action::failed;
 }
 
+// Dovecot's LMTP server hands a filter its own stderr, which is a pipe to
+// Dovecot's log process; dovecot-lda hands on the MTA's stderr.
+bool parent_is_dovecot_lmtp() {
+  std::ifstream comm("/proc/" + std::to_string(::getppid()) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  return name == "lmtp";
+}
+
+// Dovecot's internal log protocol (lib/failures.c, i_failure_parse_line):
+// "\001", the log type + 1, the pid of the process whose prefix the line
+// gets, a space. Types: 1 info, 3 error.
+std::string dovecot_line(const std::string& text, bool error) {
+  std::string line = "\001";
+  line += error ? '\004' : '\002';
+  return line + std::to_string(::getppid()) + " gpgseal: " + text;
+}
+
 }  // namespace
 
 message_log::message_log(log_destination destination, int facility)
@@ -61,7 +82,12 @@ void message_log::outcome(const filter_outcome& outcome,
   int priority = is_error(outcome) ? LOG_ERR : unencrypted ? LOG_NOTICE : LOG_INFO;
   bool error = is_error(outcome);
   if (error || destination_ != log_destination::none) syslog_.send(priority, text);
-  if (error || destination_ == log_destination::syslog_and_stderr) {
+  bool to_stderr = error || destination_ == log_destination::syslog_and_stderr ||
+                   destination_ == log_destination::dovecot;
+  if (!to_stderr) return;
+  if (destination_ == log_destination::dovecot && parent_is_dovecot_lmtp()) {
+    std::cerr << dovecot_line(text, error) << std::endl;
+  } else {
     std::cerr << "gpgseal: " << text << std::endl;
   }
 }

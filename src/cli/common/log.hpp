@@ -13,7 +13,11 @@
 namespace gpgseal::cli {
 
 // Where the one line per message goes; errors always go to stderr and syslog.
-enum class log_destination { syslog, syslog_and_stderr, none };
+// `dovecot`: syslog, and stderr too; when the parent process is Dovecot's
+// LMTP server, whose stderr is Dovecot's log, the line carries Dovecot's log
+// level (Info for an encrypted or passed message, Error for an error) instead
+// of being logged as an Error.
+enum class log_destination { syslog, syslog_and_stderr, dovecot, none };
 
 class message_log {
  public:

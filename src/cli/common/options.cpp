@@ -46,7 +46,11 @@ void add_delivery_policy(po::options_description& options) {
       "on-missing-key", text_value()->value_name("pass|fail")->default_value("pass"),
       "no usable key: pass the message through unchanged, or fail (exit 75, no output)")(
       "on-error", text_value()->value_name("pass|fail")->default_value("pass"),
-      "any error: pass the message through unchanged, or fail (exit 75, no output)");
+      "any error: pass the message through unchanged, or fail (exit 75, no output)")(
+      "on-missing-keyring", text_value()->value_name("pass|fail|error")->default_value("error"),
+      "the keyring directory does not exist (the user has not opted in): pass the message "
+      "through unchanged with a notice, fail (exit 75, no output), or treat it as an error "
+      "(--on-error decides)");
 }
 
 void add_limit_options(po::options_description& options, bool delivery) {
@@ -62,9 +66,16 @@ void add_limit_options(po::options_description& options, bool delivery) {
 void add_logging_options(po::options_description& options) {
   options.add_options()(
       "log", text_value()->value_name("WHERE")->default_value("syslog"),
-      "the line per message: syslog, stderr (syslog and stderr) or none; errors always go "
-      "to stderr and syslog")("syslog-facility", text_value()->value_name("NAME")->default_value("mail"),
+      "the line per message: syslog, stderr (syslog and stderr), dovecot (syslog, and stderr "
+      "at the right level in Dovecot's log under LMTP) or none; errors always go to stderr "
+      "and syslog")("syslog-facility", text_value()->value_name("NAME")->default_value("mail"),
                               "mail, user, daemon or local0..local7");
+}
+
+void add_domain_option(po::options_description& options) {
+  options.add_options()("domain", text_value()->value_name("DOMAIN"),
+                        "complete an ADDRESS without '@' (a Unix login) to ADDRESS@DOMAIN; "
+                        "empty: no completion");
 }
 
 void add_gpgit_options(po::options_description& options) {
@@ -84,7 +95,23 @@ log_destination log_from(const std::string& value) {
   if (value == "syslog") return log_destination::syslog;
   if (value == "stderr") return log_destination::syslog_and_stderr;
   if (value == "none") return log_destination::none;
-  usage("--log " + value + ": use syslog, stderr or none");
+  if (value == "dovecot") return log_destination::dovecot;
+  usage("--log " + value + ": use syslog, stderr, dovecot or none");
+}
+
+on_missing_keyring missing_keyring_from(const std::string& value) {
+  if (value == "pass") return on_missing_keyring::pass;
+  if (value == "fail") return on_missing_keyring::fail;
+  if (value == "error") return on_missing_keyring::error;
+  usage("--on-missing-keyring " + value + ": use pass, fail or error");
+}
+
+std::string domain_from(const std::string& value) {
+  if (value.empty()) return value;
+  if (value.find('@') != std::string::npos || mailbox_problem("x@" + value)) {
+    usage("--domain " + value + ": not a mail domain");
+  }
+  return value;
 }
 
 encrypt_mode mode_from(const std::string& value) {
@@ -169,10 +196,14 @@ void read_groups(const po::variables_map& vm, unsigned groups, shared_options& o
   if (groups & delivery_policy) {
     options.on_missing_key = policy_from("on-missing-key", *text_of(vm, "on-missing-key"));
     options.on_error = policy_from("on-error", *text_of(vm, "on-error"));
+    options.missing_keyring = missing_keyring_from(*text_of(vm, "on-missing-keyring"));
   }
   if (groups & limit_options) {
     if (auto value = text_of(vm, "timeout")) options.timeout_seconds = seconds_from(*value);
     if (auto value = text_of(vm, "max-size")) options.max_size = bytes_from(*value);
+  }
+  if (groups & domain_option) {
+    if (auto value = text_of(vm, "domain")) options.domain = domain_from(*value);
   }
   if (groups & logging_options) {
     options.log = log_from(*text_of(vm, "log"));
@@ -211,6 +242,7 @@ po::options_description command_line::visible() const {
   if (groups_ & encryption_options) add_encryption_options(options);
   if (groups_ & delivery_policy) add_delivery_policy(options);
   if (groups_ & limit_options) add_limit_options(options, (groups_ & delivery_policy) != 0);
+  if (groups_ & domain_option) add_domain_option(options);
   if (groups_ & logging_options) add_logging_options(options);
   if (groups_ & gpgit_options) {
     po::options_description gpgit("gpgit compatibility");
@@ -239,12 +271,22 @@ shared_options command_line::parse(int argc, char** argv, po::variables_map& vm)
 
 void command_line::print_options(std::ostream& out) const { out << visible(); }
 
-std::vector<std::string> recipient_addresses(const po::variables_map& vm, const char* name) {
+std::string completed_address(const std::string& login, const std::string& domain) {
+  if (domain.empty() || login.empty() || login.find('@') != std::string::npos) return login;
+  return login + "@" + domain;
+}
+
+std::vector<std::string> recipient_addresses(const po::variables_map& vm, const char* name,
+                                             const std::string& domain) {
   if (vm.count(name) == 0) usage("no recipient ADDRESS given");
   auto addresses = vm[name].as<std::vector<std::string>>();
-  for (const auto& address : addresses) {
+  for (auto& address : addresses) {
+    address = completed_address(address, domain);
     if (auto problem = mailbox_problem(address)) {
-      usage("'" + address + "' is not a plain mailbox address: " + *problem);
+      std::string hint = address.find('@') == std::string::npos && domain.empty()
+                             ? " (a bare login needs --domain)"
+                             : "";
+      usage("'" + address + "' is not a plain mailbox address: " + *problem + hint);
     }
   }
   return addresses;
@@ -275,6 +317,7 @@ failure_policy policy_for(const shared_options& options) {
   failure_policy policy;
   policy.on_missing_key = options.on_missing_key;
   policy.on_error = options.on_error;
+  policy.missing_keyring = options.missing_keyring;
   policy.timeout = milliseconds_of(options.timeout_seconds);
   policy.max_size = options.max_size;
   return policy;

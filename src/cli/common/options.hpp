@@ -29,6 +29,7 @@ enum option_group : unsigned {
   limit_options = 1U << 3,       // --timeout, --max-size
   logging_options = 1U << 4,     // --log, --syslog-facility
   gpgit_options = 1U << 5,       // --skip-smime, --skip-ms-bug (accepted, no effect)
+  domain_option = 1U << 6,       // --domain: completes a bare login to login@domain
 };
 
 // The validated values of the shared options; those of a group a front-end
@@ -43,6 +44,8 @@ struct shared_options {
   bool inline_flatten = false;
   on_failure on_missing_key = on_failure::pass;
   on_failure on_error = on_failure::pass;
+  on_missing_keyring missing_keyring = on_missing_keyring::error;
+  std::string domain;  // "" : none; addresses must be complete
   double timeout_seconds = 0;
   std::uint64_t max_size = 0;
   log_destination log = log_destination::syslog;
@@ -77,9 +80,15 @@ class command_line {
   po::positional_options_description positional_;
 };
 
-// The addresses in `vm[name]`, each a plain mailbox; at least one. Throws
+// The addresses in `vm[name]`, each a plain mailbox; at least one. A bare
+// login (no '@') becomes login@domain when `domain` is not empty. Throws
 // usage_error.
-std::vector<std::string> recipient_addresses(const po::variables_map& vm, const char* name);
+std::vector<std::string> recipient_addresses(const po::variables_map& vm, const char* name,
+                                             const std::string& domain = "");
+
+// `login` completed to login@domain when it has no '@' and `domain` is not
+// empty; else `login` as it is.
+std::string completed_address(const std::string& login, const std::string& domain);
 
 // --gnupghome, else --home-from-passwd, else $GNUPGHOME, else $HOME/.gnupg.
 seal_settings settings_for(const shared_options& options, std::vector<std::string> addresses);

@@ -2,6 +2,7 @@
 // arguments, the message encrypted (or unchanged) on stdout.
 //
 // parse → validate → run the core filter → map the outcome to an exit status.
+#include <syslog.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -14,6 +15,7 @@
 #include "cli/common/log.hpp"
 #include "cli/common/options.hpp"
 #include "cli/common/signals.hpp"
+#include "cli/common/syslog_client.hpp"
 #include "cli/common/usage.hpp"
 #include "core/filter.hpp"
 #include "gpgseal/version.hpp"
@@ -36,8 +38,8 @@ void drain_stdin_unless_terminal() {
 }
 
 command_line gpgseal_command_line() {
-  command_line cl(program, keyring_options | encryption_options | delivery_policy |
-                               limit_options | logging_options | gpgit_options);
+  command_line cl(program, keyring_options | domain_option | encryption_options |
+                               delivery_policy | limit_options | logging_options | gpgit_options);
   cl.add_positional("address", -1);
   return cl;
 }
@@ -51,7 +53,8 @@ void print_help(const command_line& cl) {
   std::cout << "\nA key is used for an address only if one of its valid user IDs has exactly\n"
                "that address and it has a usable encryption subkey. The keyring is --gnupghome,\n"
                "else ~/.gnupg from the password database with --home-from-passwd, else\n"
-               "$GNUPGHOME, else $HOME/.gnupg.\n\n"
+               "$GNUPGHOME, else $HOME/.gnupg. An ADDRESS without '@' (a Unix login, as\n"
+               "Dovecot names system users) becomes ADDRESS@DOMAIN with --domain.\n\n"
                "Exit status: 0 the message was written, encrypted or unchanged; 75 a fail\n"
                "policy applied (nothing written; an MTA retries later); 65 empty input;\n"
                "64 usage error; 74 standard output cannot be written.\n";
@@ -90,10 +93,15 @@ int main(int argc, char** argv) {
     po::variables_map vm;
     options = cl.parse(argc, argv, vm);
     if (!options.help && !options.version) {
-      settings = settings_for(options, recipient_addresses(vm, "address"));
+      settings = settings_for(options, recipient_addresses(vm, "address", options.domain));
     }
   } catch (const usage_error& e) {
     drain_stdin_unless_terminal();
+    // Under Dovecot a usage error means a message stored in clear (flagged
+    // by the shipped scripts): say so where admins look, not only on stderr.
+    if (!::isatty(STDIN_FILENO)) {
+      syslog_client("gpgseal", LOG_MAIL).send(LOG_ERR, std::string("usage error: ") + e.what());
+    }
     return report_usage_error(program, e.what());
   }
   if (options.help) {

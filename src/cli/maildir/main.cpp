@@ -8,6 +8,7 @@
 // interrupted, so that running it again is the remedy; 64 for a usage error or
 // a MAILDIR that is not a Maildir; the keyring's error status (e.g. 78) when
 // the keys cannot be checked at all, before anything is touched.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,9 +22,11 @@
 
 #include "cli/common/exit_status.hpp"
 #include "cli/common/explain.hpp"
+#include "cli/common/environment.hpp"
 #include "cli/common/options.hpp"
+#include "cli/common/privileges.hpp"
 #include "cli/common/usage.hpp"
-#include "cli/maildir/console.hpp"
+#include "cli/common/maildir_console.hpp"
 #include "cli/maildir/when.hpp"
 #include "core/maildir.hpp"
 #include "gpgseal/version.hpp"
@@ -81,6 +84,8 @@ void print_help(const command_line& cl) {
   cl.print_options(std::cout);
   std::cout << "\nWHEN is an age (45s, 90m, 12h, 30d, 2w) or a local date (YYYY-MM-DD or\n"
                "YYYY-MM-DDTHH:MM[:SS]).\n"
+               "Run as root without --gnupghome or $GNUPGHOME, it works as the owner of\n"
+               "MAILDIR, with the keyring ~/.gnupg of that owner.\n"
                "gpgseal's --on-missing-key and --on-error do not apply: a stored message\n"
                "without key, or one that cannot be encrypted, always stays as it is.\n"
                "Exit status: 0 all messages handled; 75 some message or folder failed, or the\n"
@@ -117,13 +122,6 @@ gpgseal::maildir_run run_from(const po::variables_map& vm) {
   return run;
 }
 
-bool progress_bar_from(const std::string& value) {
-  if (value == "always") return true;
-  if (value == "never") return false;
-  if (value == "auto") return ::isatty(STDERR_FILENO) != 0;
-  throw usage_error("--progress " + value + ": use auto, always or never");
-}
-
 // Throws usage_error.
 maildir_command parse_command(const command_line& cl, int argc, char** argv) {
   po::variables_map vm;
@@ -150,12 +148,34 @@ void catch_stop_signals() {
   for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signal, &action, nullptr);
 }
 
+// Run as root with no keyring named (the README's example): root's own
+// ~/.gnupg is not the user's. The work is done as the Maildir's owner, with
+// the keyring in that owner's home, as delivery would. Throws gpgseal::error.
+void become_maildir_owner_if_root(maildir_command& command) {
+  if (::geteuid() != 0 || command.shared.gnupg_home || command.shared.home_from_passwd ||
+      !env_or_empty("GNUPGHOME").empty()) {
+    return;
+  }
+  struct stat st {};
+  if (::stat(command.maildir.c_str(), &st) != 0 || st.st_uid == 0) return;
+  auto account = account_of_uid(st.st_uid);
+  if (!account) {
+    throw gpgseal::error(gpgseal::error_kind::config,
+                         command.maildir + " belongs to uid " + std::to_string(st.st_uid) +
+                             ", which has no home in the password database; name the keyring "
+                             "with --gnupghome");
+  }
+  become(*account);
+  command.settings = settings_for(command.shared, command.settings.addresses);
+}
+
 int run(maildir_command& command) {
   maildir_console console(std::cout, std::cerr, command.progress_bar, command.verbose);
   command.run.on_start = [&](std::size_t total) { console.start(total); };
   command.run.on_report = [&](const gpgseal::message_report& r) { console.report(r); };
   catch_stop_signals();
   try {
+    become_maildir_owner_if_root(command);
     gpgseal::maildir_summary summary = gpgseal::encrypt_maildir(
         command.maildir, command.settings, limits_for(command.shared), command.run);
     console.finish();

@@ -94,6 +94,11 @@ void check_keyring_directory(const std::string& gnupg_home) {
   }
 }
 
+bool keyring_directory_absent(const std::string& gnupg_home) {
+  struct stat st {};
+  return !gnupg_home.empty() && ::lstat(gnupg_home.c_str(), &st) != 0 && errno == ENOENT;
+}
+
 bool has_public_keyring(const std::string& gnupg_home) {
   for (const char* name : {"/pubring.kbx", "/pubring.gpg"}) {
     if (::access((gnupg_home + name).c_str(), F_OK) == 0) return true;

@@ -22,6 +22,11 @@ std::string expand_keyring_template(std::string_view pattern, std::string_view a
 // naming the directory and the problem.
 void check_keyring_directory(const std::string& gnupg_home);
 
+// True if `gnupg_home` is not empty and does not exist (ENOENT, also for a
+// missing parent): nobody created it. Anything else that is wrong with it is
+// check_keyring_directory's to report.
+bool keyring_directory_absent(const std::string& gnupg_home);
+
 // True if the directory holds a public keyring (pubring.kbx or pubring.gpg).
 bool has_public_keyring(const std::string& gnupg_home);
 

@@ -88,6 +88,12 @@ std::string keyring_directory(const seal_settings& settings) {
 openpgp_result seal_to_openpgp_keys(const seal_settings& settings, deadline_watchdog& watchdog,
                                     const compose_function& compose) {
   const std::string home = keyring_directory(settings);
+  if (keyring_directory_absent(home)) {
+    openpgp_result result = missing("no keyring directory: " + home + " does not exist");
+    result.no_keyring = true;
+    result.keyring = home;
+    return result;
+  }
   check_keyring_directory(home);
   if (!has_public_keyring(home)) {
     // gpg would create an empty keyring file in the user's directory.

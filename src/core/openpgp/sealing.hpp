@@ -26,6 +26,8 @@ using compose_function = std::function<void(const encrypt_function& encrypt)>;
 struct openpgp_result {
   bool sealed = false;  // `compose` ran to the end, to a complete choice of keys
   std::string missing;  // when not sealed: which address has no usable key, and why
+  bool no_keyring = false;  // when not sealed: the keyring directory does not exist
+  std::string keyring;      // that directory, when no_keyring
   std::vector<std::string> fingerprints;  // when sealed: the keys used
 };
 
@@ -36,7 +38,8 @@ std::string keyring_directory(const seal_settings& settings);
 
 // Checks the keyring directory (error(config) if another user could have
 // planted keys there), chooses the keys of every address, and runs `compose`
-// with them. Requires initialise_libraries(). Without a public keyring, or
+// with them. Requires initialise_libraries(). Without a keyring directory at
+// all, returns unsealed with `no_keyring`. Without a public keyring, or
 // with an address that has no usable key, returns unsealed without starting
 // gpg to encrypt. The deadline cancels gpg; errors are thrown as error.
 openpgp_result seal_to_openpgp_keys(const seal_settings& settings, deadline_watchdog& watchdog,

@@ -6,10 +6,15 @@
 #include <chrono>
 #include <cstddef>
 #include <ostream>
+#include <string>
 
 #include "core/maildir.hpp"
 
 namespace gpgseal::cli {
+
+// --progress auto|always|never: whether to draw the bar (auto: stderr is a
+// terminal). Throws usage_error naming the option.
+bool progress_bar_from(const std::string& value);
 
 class maildir_console {
  public:

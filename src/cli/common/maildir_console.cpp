@@ -1,10 +1,14 @@
-#include "cli/maildir/console.hpp"
+#include "cli/common/maildir_console.hpp"
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <iomanip>
 #include <sstream>
 #include <string>
+
+#include "cli/common/usage.hpp"
 
 namespace gpgseal::cli {
 
@@ -28,6 +32,13 @@ void line(std::ostream& out, const char* label, std::size_t count) {
 }
 
 }  // namespace
+
+bool progress_bar_from(const std::string& value) {
+  if (value == "always") return true;
+  if (value == "never") return false;
+  if (value == "auto") return ::isatty(STDERR_FILENO) != 0;
+  throw usage_error("--progress " + value + ": use auto, always or never");
+}
 
 maildir_console::maildir_console(std::ostream& out, std::ostream& err, bool progress_bar,
                                  bool verbose)

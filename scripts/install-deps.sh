@@ -11,6 +11,8 @@ packages=(
   python3
   # ps, for the end-to-end tests' check that no process is left behind.
   procps
+  # S/MIME: gpgsm, and openssl for gpgseal-import-cert and to decrypt in the tests.
+  gpgsm openssl
   # The fuzz targets: clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-14-dev
 )

@@ -85,9 +85,8 @@ ca_fpr=$(fpr_of "$certs/ca.pem")
 
 # --- imports that work ------------------------------------------------------------
 
-# The README's command, as written there, with this run's paths.
 fresh
-if import readme/pem-with-ca 0 --gnupghome "$home" --ca "$certs/ca.pem" "$ALICE" "$certs/alice-ca.pem"; then
+if import pem/with-ca 0 --gnupghome "$home" --ca "$certs/ca.pem" "$ALICE" "$certs/alice-ca.pem"; then
   owners=$(find "$home" -printf '%u %m %p\n' | grep -v "^$e2e_user " || true)
   if [[ -n $owners ]]; then
     fail "pem/owner" "files not owned by $e2e_user: $owners"
@@ -117,16 +116,19 @@ if import readme/pem-with-ca 0 --gnupghome "$home" --ca "$certs/ca.pem" "$ALICE"
     encrypts_to pem/issuer-from-keyring "$home" "$(fpr_of "$certs/bob-ca.pem")" "$certs/bob-ca"
 fi
 
+# The README's command, as written there: the certificate and its CA in one
+# PEM file (and the address in other case than the certificate's).
 fresh
-cat "$certs/alice-ca.pem" "$certs/ca.pem" >"$tmp/chain.pem"
-import pem/chain-in-one-file 0 --gnupghome "$home" ALICE@Example.ORG "$tmp/chain.pem" &&
-  encrypts_to pem/chain-in-one-file "$home" "$(fpr_of "$certs/alice-ca.pem")" "$certs/alice-ca"
+cat "$certs/alice-ca.pem" "$certs/ca.pem" >"$tmp/alice-chain.pem"
+import readme/chain-in-one-file 0 --gnupghome "$home" ALICE@Example.ORG "$tmp/alice-chain.pem" &&
+  encrypts_to readme/chain-in-one-file "$home" "$(fpr_of "$certs/alice-ca.pem")" "$certs/alice-ca"
 
 fresh
 import der 0 --gnupghome "$home" --ca "$certs/ca.pem" "$ALICE" "$certs/alice-ca.der" &&
   encrypts_to der "$home" "$(fpr_of "$certs/alice-ca.pem")" "$certs/alice-ca"
 
 fresh
+# The README's PKCS #12 form.
 if import p12 0 --gnupghome "$home" --pass-file "$certs/p12-password" "$ALICE" "$certs/alice-ca.p12"; then
   encrypts_to p12 "$home" "$(fpr_of "$certs/alice-ca.pem")" "$certs/alice-ca"
   if as_user gpgsm --homedir "$home" --batch --disable-dirmngr --with-colons \
@@ -175,6 +177,10 @@ refused() {
 refused look-alike 65 'emails it names: malice@example.org' --ca "$certs/ca.pem" "$ALICE" "$certs/malice.pem"
 refused expired 65 'expired' --ca "$certs/ca.pem" "$ALICE" "$certs/alice-expired.pem"
 refused signing-only 65 'does not allow encryption' --ca "$certs/ca.pem" "$ALICE" "$certs/alice-signonly.pem"
+# gpgsm before 2.3 cannot encrypt to an elliptic-curve key.
+if dpkg --compare-versions "$(gpgsm --version | awk 'NR == 1 { print $3 }')" lt 2.3; then
+  refused ec-before-gnupg-2.3 65 'cannot encrypt to certificate' --ca "$certs/ca.pem" "$ALICE" "$certs/alice-ec.pem"
+fi
 refused p12-wrong-password 65 'give it with --pass-file' "$ALICE" "$certs/alice-ca.p12"
 refused not-a-certificate 65 'no certificate in it' "$ALICE" "$REPO/README.md"
 refused not-an-address 64 'not a mail address' "alice" "$certs/alice-ca.pem"

@@ -9,6 +9,7 @@
 # OUTDIR/alice-expired.{pem,key}   issued by the CA, expired on 2020-01-02
 # OUTDIR/malice.{pem,key}          issued by the CA for the look-alike malice@example.org
 # OUTDIR/alice-signonly.{pem,key}  issued by the CA, keyUsage digitalSignature only
+# OUTDIR/alice-ec.{pem,key}       EC P-256 issued by the CA, keyUsage keyAgreement
 # OUTDIR/bob-ca.{pem,key}          RSA 2048 issued by the CA, SAN email bob@example.org
 # OUTDIR/alice-ca.der              alice-ca.pem in DER
 # OUTDIR/alice-ca.p12              alice-ca with its key, PKCS #12, password "test"
@@ -59,6 +60,9 @@ $user_common
 [ v3_signonly ]
 keyUsage = critical,digitalSignature,nonRepudiation
 $user_common
+[ v3_ec ]
+keyUsage = critical,digitalSignature,keyAgreement
+$user_common
 [ v3_self ]
 basicConstraints = CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
@@ -72,19 +76,23 @@ echo 1000 > "$work/serial"
 openssl req -x509 -newkey rsa:3072 -nodes -keyout ca.key -out ca.pem \
   -subj "/CN=gpgseal Test CA" -days 3650 -config "$work/ca.cnf" -extensions v3_ca 2>/dev/null
 
-# issue NAME ADDRESS BITS EXTENSIONS [openssl ca date options...]
+# issue NAME ADDRESS KEY EXTENSIONS [openssl ca date options...]: KEY is
+# rsa:BITS or ec (P-256).
 issue() {
-  local name=$1 addr=$2 bits=$3 ext=$4; shift 4
-  openssl req -new -newkey "rsa:$bits" -nodes -keyout "$name.key" -out "$work/$name.csr" \
+  local name=$1 addr=$2 key=$3 ext=$4; shift 4
+  [[ $key == ec ]] && key="ec -pkeyopt ec_paramgen_curve:P-256"
+  # shellcheck disable=SC2086  # key is words
+  openssl req -new -newkey $key -nodes -keyout "$name.key" -out "$work/$name.csr" \
     -subj "/CN=$name" -config "$work/ca.cnf" 2>/dev/null
   ADDR=$addr openssl ca -batch -notext -config "$work/ca.cnf" -cert ca.pem -keyfile ca.key \
     -in "$work/$name.csr" -out "$name.pem" -extensions "$ext" "$@" 2>/dev/null
 }
-issue alice-ca alice@example.org 2048 v3_user -days 3650
-issue bob-ca bob@example.org 2048 v3_user -days 3650
-issue alice-expired alice@example.org 2048 v3_user -startdate 20190101000000Z -enddate 20200102000000Z
-issue malice malice@example.org 2048 v3_user -days 3650
-issue alice-signonly alice@example.org 2048 v3_signonly -days 3650
+issue alice-ca alice@example.org rsa:2048 v3_user -days 3650
+issue bob-ca bob@example.org rsa:2048 v3_user -days 3650
+issue alice-expired alice@example.org rsa:2048 v3_user -startdate 20190101000000Z -enddate 20200102000000Z
+issue malice malice@example.org rsa:2048 v3_user -days 3650
+issue alice-signonly alice@example.org rsa:2048 v3_signonly -days 3650
+issue alice-ec alice@example.org ec v3_ec -days 3650
 
 openssl req -x509 -newkey rsa:3072 -nodes -keyout alice-self.key -out alice-self.pem \
   -subj "/CN=Alice Self/emailAddress=Alice@Example.ORG" -days 3650 \

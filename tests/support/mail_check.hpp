@@ -40,4 +40,11 @@ std::string decoded_content(GMimeObject* part);
 ::testing::AssertionResult round_trips(const std::string& input, const std::string& output,
                                        const test_keyring& ring);
 
+// The part of that contract that does not depend on the protocol: outer
+// fields kept (less Content-* and DKIM) plus MIME-Version/X-Gpgit-Executed and
+// the added Content-* fields, and `payload` (the decrypted content) in
+// canonical CRLF equal to the input's Content-* fields, an empty line and body.
+::testing::AssertionResult payload_matches(const std::string& input, const std::string& output,
+                                           const std::string& payload);
+
 }  // namespace gpgseal::test

@@ -182,15 +182,24 @@ def decrypt(armor: bytes, gnupghome: str) -> bytes:
     return result.stdout
 
 
-def check_encrypted(original: bytes, stored_raw: bytes, gnupghome: str) -> None:
+def check_sealed(original: bytes, stored_raw: bytes, payload_of,
+                 allowed=frozenset({b"content-type",
+                                    b"content-transfer-encoding"})) -> None:
+    """The outer header, and payload_of(stored_raw), the decrypted payload:
+    exactly the original's Content-* fields, a blank line and its body."""
     o_fields, o_body = split_message(original)
     s_fields, _ = split_message(to_lf(stored_raw))
-    armor = armored_part(stored_raw)
-    check_outer_header(o_fields, s_fields)
-    payload = to_lf(decrypt(armor, gnupghome))
+    payload = payload_of(stored_raw)
+    check_outer_header(o_fields, s_fields, allowed)
     expected = b"".join(f for f in o_fields if is_content(f)) + b"\n" + o_body
-    if payload != expected:
-        raise Mismatch("decrypted payload differs:\n" + diff(expected, payload))
+    if to_lf(payload) != expected:
+        raise Mismatch("decrypted payload differs:\n"
+                       + diff(expected, to_lf(payload)))
+
+
+def check_encrypted(original: bytes, stored_raw: bytes, gnupghome: str) -> None:
+    check_sealed(original, stored_raw,
+                 lambda s: decrypt(armored_part(s), gnupghome))
 
 
 SMIME_OUTER = frozenset({b"content-type", b"content-transfer-encoding",
@@ -227,17 +236,12 @@ def openssl_decrypt(der: bytes, key_prefix: str) -> bytes:
 
 
 def check_smime(original: bytes, stored_raw: bytes, key_prefix: str) -> None:
-    o_fields, o_body = split_message(original)
-    s_fields, _ = split_message(to_lf(stored_raw))
-    der = smime_der(stored_raw)
-    check_outer_header(o_fields, s_fields, SMIME_OUTER)
-    payload = openssl_decrypt(der, key_prefix)
-    if b"\n" in payload.replace(b"\r\n", b""):
-        raise Mismatch("decrypted payload is not canonical CRLF")
-    expected = b"".join(f for f in o_fields if is_content(f)) + b"\n" + o_body
-    if to_lf(payload) != expected:
-        raise Mismatch("decrypted payload differs:\n"
-                       + diff(expected, to_lf(payload)))
+    def payload_of(stored: bytes) -> bytes:
+        payload = openssl_decrypt(smime_der(stored), key_prefix)
+        if b"\n" in payload.replace(b"\r\n", b""):
+            raise Mismatch("decrypted payload is not canonical CRLF")
+        return payload
+    check_sealed(original, stored_raw, payload_of, SMIME_OUTER)
 
 
 def parse(data: bytes) -> email.message.Message:

@@ -42,10 +42,6 @@ readonly CASES=(
   "alice/own-output-unchanged TMP/already-smime.eml             $ALICE unchanged"
 )
 
-local_part() { echo "${1%@*}"; }
-home_of() { echo "$tmp/home/$(local_part "$1")"; }
-client_of() { echo "$tmp/client/$(local_part "$1")"; }
-
 # --- setup -----------------------------------------------------------------
 
 make_keys() {
@@ -97,23 +93,7 @@ write_users() {
 write_config() {
   {
     dovecot_base_config gpgseal-smime
-    cat <<EOF
-
-protocol lda {
-  mail_plugins = \$mail_plugins sieve
-}
-protocol lmtp {
-  mail_plugins = \$mail_plugins sieve
-}
-plugin {
-  sieve = file:~/sieve;active=~/.dovecot.sieve
-  sieve_plugins = sieve_extprograms
-  sieve_global_extensions = +vnd.dovecot.filter +vnd.dovecot.environment
-  sieve_filter_bin_dir = $tmp/filter-bin
-  sieve_filter_exec_timeout = 50s
-  sieve_before = $tmp/sieve/gpgseal-smime.sieve
-}
-EOF
+    sieve_config "$tmp/sieve/gpgseal-smime.sieve" "sieve_filter_exec_timeout = 50s"
   } >"$tmp/dovecot.conf"
 }
 
@@ -138,19 +118,10 @@ stop_agents() {
 run_case() {
   local transport=$1 name=$2 message=$3 rcpt=$4 expect=$5
   local label=$transport/$name log=$tmp/${transport}-${name//\//-}.log
-  local maildir before stored keywords why check
+  local stored keywords why check
   if [[ $message == TMP/* ]]; then message=$tmp/${message#TMP/}; else message=$REPO/tests/$message; fi
-  maildir=$(home_of "$rcpt")/Maildir
-  before=$(maildir_files "$maildir")
-  if ! deliver "$transport" "$message" "$rcpt" >"$log" 2>&1; then
-    fail "$label" "delivery failed: $(tail -n 5 "$log")"
-    return
-  fi
-  stored=$(new_file "$before" "$(maildir_files "$maildir")")
-  if [[ -z $stored ]]; then
-    fail "$label" "expected one new message in $maildir"
-    return
-  fi
+  deliver_and_find "$label" "$transport" "$message" "$rcpt" "$(home_of "$rcpt")/Maildir" "$log" ||
+    return 0
   keywords=$(keywords_of "$stored")
   if [[ -n $keywords ]]; then
     fail "$label" "stored with keywords: $keywords ($(tail -n 3 "$tmp/dovecot.log"))"

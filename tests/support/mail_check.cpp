@@ -164,13 +164,18 @@ simple_message split_message(const std::string& raw) {
   return m;
 }
 
-::testing::AssertionResult has_pgp_mime_structure(const std::string& output, std::string* armored) {
+GMimeMessage* parse_gmime_message(const std::string& text) {
   init_gmime();
-  GMimeStream* stream = g_mime_stream_mem_new_with_buffer(output.data(), output.size());
+  GMimeStream* stream = g_mime_stream_mem_new_with_buffer(text.data(), text.size());
   GMimeParser* parser = g_mime_parser_new_with_stream(stream);
   GMimeMessage* message = g_mime_parser_construct_message(parser, nullptr);
   g_object_unref(parser);
   g_object_unref(stream);
+  return message;
+}
+
+::testing::AssertionResult has_pgp_mime_structure(const std::string& output, std::string* armored) {
+  GMimeMessage* message = parse_gmime_message(output);
   if (!message) return ::testing::AssertionFailure() << "output does not parse as a message";
   auto result = ::testing::AssertionSuccess();
   GMimeObject* top = g_mime_message_get_mime_part(message);

@@ -26,6 +26,9 @@ struct simple_message {
 simple_message split_message(const std::string& text);
 std::string field_name(const std::string& field);  // lower-case
 
+// `text` parsed by GMime, or nullptr; the caller unrefs it.
+GMimeMessage* parse_gmime_message(const std::string& text);
+
 // The content of a GMime leaf part with its transfer encoding undone.
 std::string decoded_content(GMimeObject* part);
 

@@ -6,7 +6,6 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "core/base/library_init.hpp"
 #include "support/mail_check.hpp"
 #include "support/process.hpp"
 
@@ -30,12 +29,7 @@ std::string temp_file_with(const std::string& dir, const std::string& bytes) {
 
 // The single part of `output`, or failure.
 ::testing::AssertionResult smime_body(const std::string& output, std::string* der) {
-  initialise_libraries();
-  GMimeStream* stream = g_mime_stream_mem_new_with_buffer(output.data(), output.size());
-  GMimeParser* parser = g_mime_parser_new_with_stream(stream);
-  GMimeMessage* message = g_mime_parser_construct_message(parser, nullptr);
-  g_object_unref(parser);
-  g_object_unref(stream);
+  GMimeMessage* message = parse_gmime_message(output);
   if (!message) return ::testing::AssertionFailure() << "output does not parse as a message";
   auto result = ::testing::AssertionSuccess();
   GMimeObject* top = g_mime_message_get_mime_part(message);

@@ -22,6 +22,8 @@ packages=(
   libcrypt1 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libpcre2-8-0
   libevent-2.1-7 libpam0g zlib1g
   util-linux procmail
+  # S/MIME: gpgsm, and openssl for gpgseal-import-cert and to decrypt in the tests.
+  gpgsm openssl
   # The fuzz targets: clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-14-dev
   # The Debian package (scripts/build-deb.sh) and its checks: lintian, and

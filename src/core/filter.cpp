@@ -16,7 +16,10 @@
 #include "core/mime/header_scan.hpp"
 #include "core/mime/inline_pgp.hpp"
 #include "core/mime/payload.hpp"
+#include "core/cms/keybox.hpp"
+#include "core/cms/sealing.hpp"
 #include "core/mime/pgp_mime_writer.hpp"
+#include "core/mime/smime_writer.hpp"
 #include "core/openpgp/sealing.hpp"
 
 namespace gpgseal {
@@ -106,6 +109,47 @@ sealed_file compose_inline(int spool_fd, const message_layout& layout, const inl
   });
 }
 
+sealed_file compose_smime(int spool_fd, const message_layout& layout, const seal_settings& settings,
+                          const detail::encrypt_function& encrypt) {
+  return seal_into_temp(settings, [&](fd_writer& writer) {
+    smime_writer smime(writer, spool_fd, layout);
+    smime.write_head();
+    payload_source payload(spool_fd, layout);
+    encrypt(payload, smime);
+    smime.write_tail();
+  });
+}
+
+struct sealing {
+  detail::openpgp_result keys;
+  bool smime = false;
+};
+
+// The one place that decides the protocol: the preferred one if every
+// address has a usable key or certificate there, else the other one; a side
+// whose kind of key the keyring does not hold at all is not started.
+sealing seal_by_preference(const seal_settings& settings, deadline_watchdog& watchdog,
+                           const detail::compose_function& compose_openpgp,
+                           const detail::compose_function& compose_smime) {
+  const detail::keyring_kinds kinds =
+      detail::scan_keyring_kinds(detail::keyring_directory(settings));
+  select_engines(kinds.x509);
+  const bool openpgp_first = settings.prefer == protocol_preference::openpgp;
+  std::string missing;
+  for (bool smime : {!openpgp_first, openpgp_first}) {
+    if (smime ? !kinds.x509 : (kinds.x509 && !kinds.openpgp)) continue;
+    sealing result{smime ? detail::seal_to_certificates(settings, watchdog, compose_smime)
+                         : detail::seal_to_openpgp_keys(settings, watchdog, compose_openpgp),
+                   smime};
+    // No keyring directory at all is the user's choice (opt-in), whatever the protocol.
+    if (result.keys.sealed || result.keys.no_keyring) return result;
+    missing += (missing.empty() ? "" : "; ") + result.keys.missing;
+  }
+  sealing none;
+  none.keys.missing = missing;
+  return none;
+}
+
 sealed_message seal(const spooled_input& spool, const seal_settings& settings,
                     const failure_policy& policy, deadline_watchdog& watchdog) {
   initialise_libraries();
@@ -126,20 +170,26 @@ sealed_message seal(const spooled_input& spool, const seal_settings& settings,
     }
   }
   sealed_file sealed;
-  detail::openpgp_result keys = detail::seal_to_openpgp_keys(
-      settings, watchdog, [&](const detail::encrypt_function& encrypt) {
+  sealing chosen = seal_by_preference(
+      settings, watchdog,
+      [&](const detail::encrypt_function& encrypt) {
         sealed = text ? compose_inline(fd, layout, *text, settings, encrypt)
                       : compose_pgp_mime(fd, layout, settings, encrypt);
+      },
+      [&](const detail::encrypt_function& encrypt) {
+        sealed = compose_smime(fd, layout, settings, encrypt);
       });
-  if (keys.no_keyring) return {by_missing_keyring(policy, keys), {}, 0};
-  if (!keys.sealed) {
-    return {by_policy(policy.on_missing_key, pass_reason::no_key, keys.missing, std::nullopt),
+  if (chosen.keys.no_keyring) return {by_missing_keyring(policy, chosen.keys), {}, 0};
+  if (!chosen.keys.sealed) {
+    return {by_policy(policy.on_missing_key, pass_reason::no_key, chosen.keys.missing,
+                      std::nullopt),
             {},
             0};
   }
   sealed_message result{{}, std::move(sealed.file), sealed.size};
   result.outcome.action = filter_action::encrypted;
-  result.outcome.fingerprints = std::move(keys.fingerprints);
+  result.outcome.fingerprints = std::move(chosen.keys.fingerprints);
+  result.outcome.smime = chosen.smime;
   return result;
 }
 

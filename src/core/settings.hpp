@@ -17,6 +17,12 @@ enum class encrypt_mode {
   inline_or_plain,  // inline PGP for a single text/plain part, else unchanged
 };
 
+// Which protocol seals a message when the keyring can serve both.
+enum class protocol_preference {
+  openpgp,  // PGP/MIME (or inline PGP); S/MIME only without a usable OpenPGP key
+  smime,    // S/MIME (RFC 8551); OpenPGP only without a usable certificate
+};
+
 struct seal_settings {
   std::vector<std::string> addresses;  // plain mailboxes (mailbox_problem() is nullopt)
   // The keyring directory, or a template (keyring_template_problem() is
@@ -30,6 +36,7 @@ struct seal_settings {
   std::string temp_dir = "/tmp";  // where the input and the result are spooled
   encrypt_mode mode = encrypt_mode::pgp_mime;
   bool inline_flatten = false;  // gpgit's lossy reduction to one text/plain part
+  protocol_preference prefer = protocol_preference::openpgp;
 };
 
 // Returns why `address` is not a plain mailbox, or nullopt if it is one.

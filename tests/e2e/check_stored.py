@@ -6,6 +6,7 @@ Usage:
   check_stored.py inline ORIGINAL STORED CLIENT_GNUPGHOME [FLATTENED_FROM]
   check_stored.py unchanged ORIGINAL STORED
   check_stored.py armor STORED > armored.asc
+  check_stored.py smime ORIGINAL STORED KEY_PREFIX
 
 encrypted: STORED must be RFC 3156 PGP/MIME whose outer header is ORIGINAL's
   header without its Content-* fields (byte for byte, same order), plus
@@ -21,6 +22,11 @@ inline: STORED must be inline PGP (gpgit's --encrypt-mode prefer-inline):
   flattened (--inline-flatten) to its first text/plain part, whose type and
   charset STORED takes, and STORED says X-Gpgit-Flattened-From: FLATTENED_FROM.
 unchanged: STORED must be ORIGINAL.
+smime: STORED must be RFC 8551 S/MIME: one application/pkcs7-mime part with
+  smime-type=enveloped-data, in base64, with the outer header as for
+  encrypted; `openssl cms -decrypt` with KEY_PREFIX.key and KEY_PREFIX.pem
+  must give exactly ORIGINAL's Content-* fields, a blank line and its body,
+  and the content must be encrypted with AES-256.
 armor: STORED must be RFC 3156 PGP/MIME; writes its armored PGP MESSAGE to
   stdout (for gpg --list-packets, or a decryption that must fail).
 
@@ -121,7 +127,9 @@ def outer_kept_fields(rest: list[bytes], o_fields: list[bytes]) -> list[bytes]:
     return kept
 
 
-def check_outer_header(o_fields: list[bytes], s_fields: list[bytes]) -> None:
+def check_outer_header(o_fields: list[bytes], s_fields: list[bytes],
+                       allowed=frozenset({b"content-type",
+                                          b"content-transfer-encoding"})) -> None:
     for name in (b"subject", b"from"):
         for f in o_fields:
             if name_of(f) == name and f not in s_fields:
@@ -137,7 +145,7 @@ def check_outer_header(o_fields: list[bytes], s_fields: list[bytes]) -> None:
     if [f.split(b":", 1)[1].strip() for f in markers] != [b"True"]:
         raise Mismatch(f"want one 'X-Gpgit-Executed: True', got {markers!r}")
     outer_content = {name_of(f) for f in rest if is_content(f)}
-    if not outer_content <= {b"content-type", b"content-transfer-encoding"}:
+    if not outer_content <= allowed:
         raise Mismatch(f"Content-* fields left outside: {outer_content!r}")
 
 
@@ -177,15 +185,66 @@ def decrypt(armor: bytes, gnupghome: str) -> bytes:
     return result.stdout
 
 
-def check_encrypted(original: bytes, stored_raw: bytes, gnupghome: str) -> None:
+def check_sealed(original: bytes, stored_raw: bytes, payload_of,
+                 allowed=frozenset({b"content-type",
+                                    b"content-transfer-encoding"})) -> None:
+    """The outer header, and payload_of(stored_raw), the decrypted payload:
+    exactly the original's Content-* fields, a blank line and its body."""
     o_fields, o_body = split_message(original)
     s_fields, _ = split_message(to_lf(stored_raw))
-    armor = armored_part(stored_raw)
-    check_outer_header(o_fields, s_fields)
-    payload = to_lf(decrypt(armor, gnupghome))
+    payload = payload_of(stored_raw)
+    check_outer_header(o_fields, s_fields, allowed)
     expected = b"".join(f for f in o_fields if is_content(f)) + b"\n" + o_body
-    if payload != expected:
-        raise Mismatch("decrypted payload differs:\n" + diff(expected, payload))
+    if to_lf(payload) != expected:
+        raise Mismatch("decrypted payload differs:\n"
+                       + diff(expected, to_lf(payload)))
+
+
+def check_encrypted(original: bytes, stored_raw: bytes, gnupghome: str) -> None:
+    check_sealed(original, stored_raw,
+                 lambda s: decrypt(armored_part(s), gnupghome))
+
+
+SMIME_OUTER = frozenset({b"content-type", b"content-transfer-encoding",
+                         b"content-disposition", b"content-description"})
+
+
+def smime_der(stored: bytes) -> bytes:
+    """RFC 8551 §3.3 structure; returns the DER of the enveloped data."""
+    msg = parse(stored)
+    if msg.get_content_type() != "application/pkcs7-mime":
+        raise Mismatch(f"top level is {msg.get_content_type()}")
+    if msg.get_param("smime-type") != "enveloped-data":
+        raise Mismatch(f"smime-type is {msg.get_param('smime-type')!r}")
+    if msg.get("Content-Transfer-Encoding", "").strip().lower() != "base64":
+        raise Mismatch("not base64")
+    return msg.get_payload(decode=True)
+
+
+def openssl_decrypt(der: bytes, key_prefix: str) -> bytes:
+    common = ["-inform", "DER"]
+    printed = subprocess.run(["openssl", "cms", "-cmsout", "-print"] + common,
+                             input=der, capture_output=True,
+                             timeout=GPG_TIMEOUT_SECONDS)
+    if b"aes-256-cbc" not in printed.stdout:
+        raise Mismatch("content not encrypted with AES-256-CBC")
+    result = subprocess.run(
+        ["openssl", "cms", "-decrypt", "-inkey", key_prefix + ".key",
+         "-recip", key_prefix + ".pem"] + common,
+        input=der, capture_output=True, timeout=GPG_TIMEOUT_SECONDS)
+    if result.returncode != 0:
+        raise Mismatch("openssl cms -decrypt failed: "
+                       + result.stderr.decode(errors="replace"))
+    return result.stdout
+
+
+def check_smime(original: bytes, stored_raw: bytes, key_prefix: str) -> None:
+    def payload_of(stored: bytes) -> bytes:
+        payload = openssl_decrypt(smime_der(stored), key_prefix)
+        if b"\n" in payload.replace(b"\r\n", b""):
+            raise Mismatch("decrypted payload is not canonical CRLF")
+        return payload
+    check_sealed(original, stored_raw, payload_of, SMIME_OUTER)
 
 
 def parse(data: bytes) -> email.message.Message:
@@ -274,7 +333,7 @@ def check_inline(original: bytes, stored_raw: bytes, gnupghome: str,
 def main() -> int:
     mode, args = sys.argv[1] if len(sys.argv) > 1 else "", sys.argv[2:]
     arity = {"encrypted": (3,), "inline": (3, 4), "unchanged": (2,),
-             "armor": (1,)}
+             "armor": (1,), "smime": (3,)}
     if len(args) not in arity.get(mode, ()):
         print(__doc__, file=sys.stderr)
         return 64
@@ -286,6 +345,8 @@ def main() -> int:
         stored = open(args[1], "rb").read()
         if mode == "encrypted":
             check_encrypted(original, stored, args[2])
+        elif mode == "smime":
+            check_smime(original, stored, args[2])
         elif mode == "inline":
             check_inline(original, stored, args[2],
                          args[3] if len(args) == 4 else None)

@@ -56,12 +56,6 @@ readonly CASES=(
   "options/attachment-pgpmime e2e/data/multipart-attachment.eml $BOB pgpmime"
 )
 
-# --- where things are ------------------------------------------------------
-
-local_part() { echo "${1%@*}"; }
-home_of() { echo "$tmp/home/$(local_part "$1")"; }
-client_of() { echo "$tmp/client/$(local_part "$1")"; }
-
 # --- setup -----------------------------------------------------------------
 
 # The secret keys stay in the client keyrings; each server keyring,
@@ -111,22 +105,7 @@ write_users() {
 write_config() {
   {
     dovecot_base_config gpgseal-gpgit
-    cat <<EOF
-
-protocol lda {
-  mail_plugins = \$mail_plugins sieve
-}
-protocol lmtp {
-  mail_plugins = \$mail_plugins sieve
-}
-plugin {
-  sieve = file:~/sieve;active=~/.dovecot.sieve
-  sieve_plugins = sieve_extprograms
-  sieve_global_extensions = +vnd.dovecot.filter +vnd.dovecot.environment
-  sieve_filter_bin_dir = $tmp/filter-bin
-  sieve_before = $tmp/sieve/gpgit-classic.sieve
-}
-EOF
+    sieve_config "$tmp/sieve/gpgit-classic.sieve"
   } >"$tmp/dovecot.conf"
 }
 
@@ -143,18 +122,9 @@ stop_agents() {
 run_case() {
   local transport=$1 name=$2 message=$REPO/tests/$3 rcpt=$4 expect=$5 flattened=${6:-}
   local label=$transport/$name log=$tmp/${transport}-${name//\//-}.log
-  local maildir before stored keywords why log_text
-  maildir=$(home_of "$rcpt")/Maildir
-  before=$(maildir_files "$maildir")
-  if ! deliver "$transport" "$message" "$rcpt" >"$log" 2>&1; then
-    fail "$label" "delivery failed: $(tail -n 5 "$log")"
-    return
-  fi
-  stored=$(new_file "$before" "$(maildir_files "$maildir")")
-  if [[ -z $stored ]]; then
-    fail "$label" "expected one new message in $maildir"
-    return
-  fi
+  local stored keywords why log_text
+  deliver_and_find "$label" "$transport" "$message" "$rcpt" "$(home_of "$rcpt")/Maildir" "$log" ||
+    return 0
   keywords=$(keywords_of "$stored")
   if [[ -n $keywords ]]; then
     fail "$label" "stored with keywords: $keywords"

@@ -136,6 +136,12 @@ make_user() {
 
 as_user() { runuser -u "$e2e_user" -- "$@"; }
 
+# Where an address's things are: its home (server keyring in ~/.gnupg) and
+# its client keyring (the secret key). A script may define its own.
+local_part() { echo "${1%@*}"; }
+home_of() { echo "$tmp/home/$(local_part "$1")"; }
+client_of() { echo "$tmp/client/$(local_part "$1")"; }
+
 # make_dirs DIR...: owned by the mail user, mode 0700 (as gpgseal demands of
 # a keyring; Dovecot is fine with it for homes).
 make_dirs() {
@@ -238,6 +244,31 @@ plugin {
 }
 EOF
   } >"$tmp/dovecot.conf"
+}
+
+# sieve_config BEFORE_SCRIPT [PLUGIN_LINE...]: Sieve in both delivery agents,
+# the extprograms plugin, `filter` for global scripts, the filter directory,
+# and BEFORE_SCRIPT as the global sieve_before; PLUGIN_LINEs go in the plugin
+# block too. Appended to a dovecot_base_config.
+sieve_config() {
+  local before=$1 line; shift
+  cat <<EOF
+
+protocol lda {
+  mail_plugins = \$mail_plugins sieve
+}
+protocol lmtp {
+  mail_plugins = \$mail_plugins sieve
+}
+plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+  sieve_plugins = sieve_extprograms
+  sieve_global_extensions = +vnd.dovecot.filter +vnd.dovecot.environment
+  sieve_filter_bin_dir = $tmp/filter-bin
+  sieve_before = $before
+EOF
+  for line in "$@"; do echo "  $line"; done
+  echo "}"
 }
 
 # user_line ADDRESS HOME [EXTRA_FIELD...]: one passwd-file entry
@@ -376,6 +407,24 @@ check_verdict() {
     pass "$name"
   else
     fail "$name" "$why"
+  fi
+}
+
+# deliver_and_find LABEL TRANSPORT MESSAGE RCPT MAILDIR LOG: delivers MESSAGE
+# to RCPT (output in LOG) and sets $stored to the one message file it added
+# to MAILDIR; otherwise reports LABEL as failed and returns 1.
+deliver_and_find() {
+  local label=$1 transport=$2 message=$3 rcpt=$4 maildir=$5 log=$6 before
+  stored=""
+  before=$(maildir_files "$maildir")
+  if ! deliver "$transport" "$message" "$rcpt" >"$log" 2>&1; then
+    fail "$label" "delivery failed: $(tail -n 5 "$log")"
+    return 1
+  fi
+  stored=$(new_file "$before" "$(maildir_files "$maildir")")
+  if [[ -z $stored ]]; then
+    fail "$label" "expected one new message in $maildir"
+    return 1
   fi
 }
 

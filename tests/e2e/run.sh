@@ -127,19 +127,9 @@ run_case() {
   local transport=$1 name=$2 rcpt=$3 expect=$4
   local label=$transport/$name message=$DATA/$name.eml
   [[ -f $message ]] || message=$tmp/data/$name.eml
-  local maildir before stored
-  maildir=$tmp/home/$(home_of "$rcpt")/Maildir
-  local log=$tmp/$transport-$name.log
-  before=$(maildir_files "$maildir")
-  if ! deliver "$transport" "$message" "$rcpt" >"$log" 2>&1; then
-    fail "$label" "delivery failed: $(tail -n 5 "$log")"
-    return
-  fi
-  stored=$(new_file "$before" "$(maildir_files "$maildir")")
-  if [[ -z $stored ]]; then
-    fail "$label" "expected one new message in $maildir"
-    return
-  fi
+  local stored log=$tmp/$transport-$name.log
+  deliver_and_find "$label" "$transport" "$message" "$rcpt" \
+    "$tmp/home/$(home_of "$rcpt")/Maildir" "$log" || return 0
   local keywords
   keywords=$(keywords_of "$stored")
   if [[ -n $keywords ]]; then

@@ -26,6 +26,9 @@ struct simple_message {
 simple_message split_message(const std::string& text);
 std::string field_name(const std::string& field);  // lower-case
 
+// `text` parsed by GMime, or nullptr; the caller unrefs it.
+GMimeMessage* parse_gmime_message(const std::string& text);
+
 // The content of a GMime leaf part with its transfer encoding undone.
 std::string decoded_content(GMimeObject* part);
 
@@ -39,5 +42,12 @@ std::string decoded_content(GMimeObject* part);
 // body; no body line of the input in clear in the output.
 ::testing::AssertionResult round_trips(const std::string& input, const std::string& output,
                                        const test_keyring& ring);
+
+// The part of that contract that does not depend on the protocol: outer
+// fields kept (less Content-* and DKIM) plus MIME-Version/X-Gpgit-Executed and
+// the added Content-* fields, and `payload` (the decrypted content) in
+// canonical CRLF equal to the input's Content-* fields, an empty line and body.
+::testing::AssertionResult payload_matches(const std::string& input, const std::string& output,
+                                           const std::string& payload);
 
 }  // namespace gpgseal::test

@@ -38,7 +38,10 @@ void add_encryption_options(po::options_description& options) {
       "inline-or-plain (inline PGP for a single text/plain part, else unchanged)")(
       "inline-flatten",
       "with an inline mode: reduce multipart/alternative and "
-      "multipart/related mail to its text/plain part first (lossy)");
+      "multipart/related mail to its text/plain part first (lossy)")(
+      "prefer", text_value()->value_name("openpgp|smime")->default_value("openpgp"),
+      "when the keyring has both a usable OpenPGP key and a usable X.509 certificate: "
+      "encrypt with OpenPGP, or with S/MIME");
 }
 
 void add_delivery_policy(po::options_description& options) {
@@ -121,6 +124,12 @@ encrypt_mode mode_from(const std::string& value) {
   usage("--encrypt-mode " + value + ": use pgpmime, prefer-inline or inline-or-plain");
 }
 
+protocol_preference preference_from(const std::string& value) {
+  if (value == "openpgp") return protocol_preference::openpgp;
+  if (value == "smime") return protocol_preference::smime;
+  usage("--prefer " + value + ": use openpgp or smime");
+}
+
 int facility_from(const std::string& value) {
   if (value == "mail") return LOG_MAIL;
   if (value == "user") return LOG_USER;
@@ -185,6 +194,7 @@ void read_keyring(const po::variables_map& vm, shared_options& options) {
 void read_encryption(const po::variables_map& vm, shared_options& options) {
   options.mode = mode_from(*text_of(vm, "encrypt-mode"));
   options.inline_flatten = vm.count("inline-flatten") > 0;
+  options.prefer = preference_from(*text_of(vm, "prefer"));
   if (options.inline_flatten && options.mode == encrypt_mode::pgp_mime) {
     usage("--inline-flatten needs --encrypt-mode prefer-inline or inline-or-plain");
   }
@@ -310,6 +320,7 @@ seal_settings settings_for(const shared_options& options, std::vector<std::strin
   settings.temp_dir = tmp.empty() ? "/tmp" : tmp;
   settings.mode = options.mode;
   settings.inline_flatten = options.inline_flatten;
+  settings.prefer = options.prefer;
   return settings;
 }
 

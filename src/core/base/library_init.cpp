@@ -3,6 +3,7 @@
 #include <gmime/gmime.h>
 #include <gpgme.h>
 
+#include <cstdlib>
 #include <mutex>
 
 #include "core/error.hpp"
@@ -13,9 +14,6 @@ namespace {
 
 void initialise_once() {
   g_mime_init();
-  // Without these GPGME runs gpgconf three times and gpgsm once just to find
-  // engines we never use: about 10 ms, more than encrypting a small message.
-  gpgme_set_global_flag("disable-gpgconf", "1");
   gpgme_set_global_flag("gpg-name", GPGSEAL_GPG_PATH);
   if (!gpgme_check_version(GPGME_VERSION)) {
     throw error(error_kind::unavailable,
@@ -29,6 +27,19 @@ void initialise_once() {
 void initialise_libraries() {
   static std::once_flag flag;
   std::call_once(flag, initialise_once);
+}
+
+// GPGME reads the flag when it first looks for its engines, at the first
+// context, not in gpgme_check_version (GPGME 1.18, src/dirinfo.c).
+void select_engines(bool with_cms) {
+  static std::once_flag flag;
+  std::call_once(flag, [with_cms] {
+    if (!with_cms) {
+      gpgme_set_global_flag("disable-gpgconf", "1");
+    } else if (::setenv("PATH", "/usr/bin:/bin", 1) != 0) {
+      throw error(error_kind::unavailable, "cannot set PATH for gpgconf");
+    }
+  });
 }
 
 }  // namespace gpgseal

@@ -8,4 +8,12 @@ namespace gpgseal {
 // or has no OpenPGP engine.
 void initialise_libraries();
 
+// Which GPGME engines this process may use; the first call decides, before
+// the first GPGME context. Without CMS, GPGME is told not to run gpgconf (it
+// would run it three times and gpgsm once to find engines: about 10 ms). With
+// CMS it must: GPGME 1.18 finds gpgsm only through gpgconf, which it looks
+// up along PATH, so PATH is then set to the system directories.
+// Requires initialise_libraries().
+void select_engines(bool with_cms);
+
 }  // namespace gpgseal

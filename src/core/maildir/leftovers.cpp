@@ -68,7 +68,7 @@ std::vector<std::string> staying_fields(const member& m) {
   return fields;
 }
 
-// What pgp_mime_writer leaves outside for `plain`: its fields byte for byte,
+// What pgp_mime_writer (and smime_writer) leave outside for `plain`: its fields byte for byte,
 // less Content-* and DKIM, then the fields it adds (Content-Type aside).
 std::vector<std::string> expected_outer_fields(const member& plain) {
   std::vector<std::string> fields = staying_fields(plain);
@@ -82,7 +82,10 @@ std::string envelope_of(const member& m) {
 }
 
 bool is_encrypted_copy_of(const member& encrypted, const member& plain) {
-  return encrypted.found == protection::pgp_mime && encrypted.complete &&
+  // gpgseal writes PGP/MIME, or S/MIME for a user with a certificate only.
+  const bool ours =
+      encrypted.found == protection::pgp_mime || encrypted.found == protection::smime_enveloped;
+  return ours && encrypted.complete &&
          envelope_of(encrypted) == envelope_of(plain) &&
          staying_fields(encrypted) == expected_outer_fields(plain);
 }

@@ -61,17 +61,24 @@ void pgp_mime_writer::line(const std::string& text) {
   out_.write(eol_);
 }
 
-void pgp_mime_writer::copy_field(const byte_range& range, bool has_line_end) {
-  copy_range_to(out_, spool_fd_, range.offset, range.length);
-  if (!has_line_end) out_.write(eol_);
+void write_outer_fields(fd_writer& out, int spool_fd, const message_layout& layout) {
+  const char* eol = layout.crlf ? "\r\n" : "\n";
+  auto copy_field = [&](const byte_range& range, bool has_line_end) {
+    copy_range_to(out, spool_fd, range.offset, range.length);
+    if (!has_line_end) out.write(eol);
+  };
+  if (layout.mbox_from) copy_field(*layout.mbox_from, true);
+  for (const auto& field : layout.fields) {
+    if (stays_outside(field.name)) copy_field(field.raw, field.has_line_end);
+  }
+  if (!has_field(layout, "mime-version")) {
+    out.write("MIME-Version: 1.0");
+    out.write(eol);
+  }
 }
 
 void pgp_mime_writer::write_head() {
-  if (layout_.mbox_from) copy_field(*layout_.mbox_from, true);
-  for (const auto& field : layout_.fields) {
-    if (stays_outside(field.name)) copy_field(field.raw, field.has_line_end);
-  }
-  if (!has_field(layout_, "mime-version")) line("MIME-Version: 1.0");
+  write_outer_fields(out_, spool_fd_, layout_);
   line("Content-Type: multipart/encrypted;");
   line("\tprotocol=\"application/pgp-encrypted\";");
   line("\tboundary=\"" + boundary_ + "\"");

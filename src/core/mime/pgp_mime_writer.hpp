@@ -26,7 +26,6 @@ class pgp_mime_writer : public byte_sink {
   void write_tail();
 
  private:
-  void copy_field(const byte_range& range, bool has_line_end);
   void line(const std::string& text);
 
   fd_writer& out_;
@@ -36,6 +35,12 @@ class pgp_mime_writer : public byte_sink {
   std::string eol_;
   line_end_writer armor_;
 };
+
+// Writes what stays outside in clear, as the original has it: the mbox "From "
+// line, the header fields stays_outside() keeps (each with its line end), and
+// "MIME-Version: 1.0" if the original had none. Shared by the PGP/MIME and
+// S/MIME writers. Throws error(io).
+void write_outer_fields(fd_writer& out, int spool_fd, const message_layout& layout);
 
 // A boundary that cannot occur in armored text (it contains '.' and '_',
 // which are outside the radix-64 alphabet).

@@ -1,5 +1,6 @@
 #include "core/openpgp/encrypt.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <exception>
 #include <string>
@@ -20,9 +21,11 @@ struct bridge {
   byte_source* source;
   byte_sink* sink;
   std::exception_ptr failure;
+  std::string head;  // the first bytes of the ciphertext
   std::string tail;
 
   void remember(const char* data, std::size_t size) {
+    if (head.size() < 2) head.append(data, std::min(size, 2 - head.size()));
     tail.append(data, size);
     if (tail.size() > 128) tail.erase(0, tail.size() - 128);
   }
@@ -37,6 +40,26 @@ bool ends_with_armor_end(std::string tail) {
   static const std::string end_line = "-----END PGP MESSAGE-----";
   return tail.size() >= end_line.size() &&
          tail.compare(tail.size() - end_line.size(), end_line.size(), end_line) == 0;
+}
+
+// gpgsm's CMS output (RFC 5652 §3): a ContentInfo SEQUENCE. gpgsm writes it
+// with indefinite lengths, which end with end-of-contents octets; its Assuan
+// "OK" comes only after the whole structure, so this only guards the form.
+bool is_complete_content_info(const std::string& head, const std::string& tail) {
+  if (head.size() < 2 || head[0] != '\x30') return false;
+  if (head[1] != '\x80') return true;  // definite length: nothing to see at the end
+  return tail.size() >= 2 && tail.compare(tail.size() - 2, 2, std::string(2, '\0')) == 0;
+}
+
+std::string engine_name(gpgme_ctx_t ctx) {
+  return gpgme_get_protocol(ctx) == GPGME_PROTOCOL_CMS ? "gpgsm" : "gpg";
+}
+
+bool is_complete(gpgme_ctx_t ctx, const bridge& b) {
+  if (gpgme_get_protocol(ctx) == GPGME_PROTOCOL_CMS) {
+    return is_complete_content_info(b.head, b.tail);
+  }
+  return ends_with_armor_end(b.tail);
 }
 
 ssize_t read_shim(void* handle, void* buffer, size_t size) noexcept {
@@ -97,7 +120,7 @@ std::string invalid_recipients(gpgme_ctx_t ctx) {
 
 void encrypt_stream(gpgme_ctx_t ctx, const std::vector<recipient_key>& keys, byte_source& source,
                     byte_sink& sink) {
-  bridge b{&source, &sink, nullptr, {}};
+  bridge b{&source, &sink, nullptr, {}, {}};
   auto plain = make_data(&source_callbacks, b);
   auto cipher = make_data(&sink_callbacks, b);
   // One fingerprint per line: gpg looks each up exactly, and no key needs to
@@ -112,12 +135,13 @@ void encrypt_stream(gpgme_ctx_t ctx, const std::vector<recipient_key>& keys, byt
   if (err) {
     std::string refused = invalid_recipients(ctx);
     std::string message =
-        "gpg failed to encrypt to " + key_list(keys) + ": " + gpg_error_text(err) + refused;
+        engine_name(ctx) + " failed to encrypt to " + key_list(keys) + ": " + gpg_error_text(err) + refused;
     if (!refused.empty()) throw key_refused(message);
     throw error(error_kind::unavailable, message);
   }
-  if (!ends_with_armor_end(b.tail)) {
-    throw error(error_kind::unavailable, "gpg stopped before finishing the encrypted message to " +
+  if (!is_complete(ctx, b)) {
+    throw error(error_kind::unavailable, engine_name(ctx) +
+                                             " stopped before finishing the encrypted message to " +
                                              key_list(keys) + " (killed or crashed)");
   }
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "core/base/library_init.hpp"
 #include "core/error.hpp"
 
 namespace gpgseal {
@@ -34,6 +35,7 @@ bool same_directory(const std::string& a, const std::string& b) {
 
 detail::context_ptr make_gpg_context(const std::string& gnupg_home,
                                      const std::string& engine_default_home) {
+  select_engines(false);  // unless the caller chose CMS too
   gpgme_ctx_t raw = nullptr;
   check(gpgme_new(&raw), "cannot create a GPGME context");
   detail::context_ptr ctx(raw);

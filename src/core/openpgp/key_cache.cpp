@@ -27,9 +27,11 @@ constexpr std::size_t max_addresses = 64;
 // Every file whose change can change what a listing finds: the keyrings of
 // gpg 2.2 and of keyboxd, the trust database (the "disabled" flag lives
 // there), and the option files (which can name more keyrings).
-constexpr std::array<const char*, 6> watched_files = {
+constexpr std::array<const char*, 8> watched_files = {
     "pubring.kbx", "pubring.gpg", "public-keys.d/pubring.db",
-    "trustdb.gpg", "gpg.conf",    "common.conf"};
+    "trustdb.gpg", "gpg.conf",    "common.conf",
+    // gpgsm's: the roots it trusts, and its options (S/MIME).
+    "trustlist.txt", "gpgsm.conf"};
 
 std::string file_state(const std::string& path) {
   struct stat st {};
@@ -53,8 +55,8 @@ bool changed_lately(const std::string& gnupg_home, std::int64_t now) {
   return false;
 }
 
-std::string cache_path(const std::string& gnupg_home) {
-  return gnupg_home + "/" + key_cache_file_name;
+std::string cache_path(const std::string& gnupg_home, const char* file_name) {
+  return gnupg_home + "/" + file_name;
 }
 
 bool is_fingerprint(std::string_view text) {
@@ -91,9 +93,9 @@ std::optional<key_cache_entry> parse_entry(const std::string& line) {
 
 // The cache file's text, if it is a regular file of this uid that nobody
 // else can write, and small.
-std::optional<std::string> read_cache_file(const std::string& gnupg_home) {
+std::optional<std::string> read_cache_file(const std::string& gnupg_home, const char* file_name) {
   // O_NONBLOCK: a FIFO planted under the name must not hang the delivery.
-  unique_fd fd(::open(cache_path(gnupg_home).c_str(),
+  unique_fd fd(::open(cache_path(gnupg_home, file_name).c_str(),
                       O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
@@ -107,8 +109,9 @@ std::optional<std::string> read_cache_file(const std::string& gnupg_home) {
 }
 
 // Replaces the cache file whole, so that a reader sees the old or the new.
-void write_cache_file(const std::string& gnupg_home, const std::string& text) {
-  std::string temp = gnupg_home + "/." + key_cache_file_name + ".XXXXXX";
+void write_cache_file(const std::string& gnupg_home, const char* file_name,
+                      const std::string& text) {
+  std::string temp = gnupg_home + "/." + file_name + ".XXXXXX";
   unique_fd fd(::mkostemp(temp.data(), O_CLOEXEC));
   if (!fd) return;
   bool written = true;
@@ -118,13 +121,13 @@ void write_cache_file(const std::string& gnupg_home, const std::string& text) {
     written = false;
   }
   if (::close(fd.release()) != 0) written = false;
-  if (!written || ::rename(temp.c_str(), cache_path(gnupg_home).c_str()) != 0) {
+  if (!written || ::rename(temp.c_str(), cache_path(gnupg_home, file_name).c_str()) != 0) {
     ::unlink(temp.c_str());
   }
 }
 
-std::optional<key_cache> load(const std::string& gnupg_home) {
-  auto text = read_cache_file(gnupg_home);
+std::optional<key_cache> load(const std::string& gnupg_home, const char* file_name) {
+  auto text = read_cache_file(gnupg_home, file_name);
   if (!text) return std::nullopt;
   return parse_key_cache(*text);
 }
@@ -178,8 +181,8 @@ std::optional<key_cache> parse_key_cache(std::string_view text) {
 
 std::optional<std::vector<recipient_key>> recall_keys(const std::string& gnupg_home,
                                                       const std::vector<std::string>& addresses,
-                                                      std::int64_t now) {
-  auto cache = load(gnupg_home);
+                                                      std::int64_t now, const char* file_name) {
+  auto cache = load(gnupg_home, file_name);
   if (!cache || cache->keyring_state != observe_keyring(gnupg_home)) return std::nullopt;
   for (const auto& entry : cache->entries) {
     if (!same_addresses(entry.addresses, addresses)) continue;
@@ -195,7 +198,7 @@ std::optional<std::vector<recipient_key>> recall_keys(const std::string& gnupg_h
 
 void remember_keys(const std::string& gnupg_home, const std::string& state_before_listing,
                    const std::vector<std::string>& addresses, const key_selection& selection,
-                   std::int64_t now) {
+                   std::int64_t now, const char* file_name) {
   if (!selection.complete() || selection.keys.empty()) return;
   key_cache_entry fresh{addresses, {}, now + key_cache_max_age};
   for (const auto& key : selection.keys) {
@@ -211,7 +214,7 @@ void remember_keys(const std::string& gnupg_home, const std::string& state_befor
   }
   key_cache cache{state_before_listing, {fresh}};
   // Other addresses' entries stay if they were listed from the same keyring.
-  if (auto old = load(gnupg_home); old && old->keyring_state == state_before_listing) {
+  if (auto old = load(gnupg_home, file_name); old && old->keyring_state == state_before_listing) {
     for (auto& entry : old->entries) {
       if (cache.entries.size() >= max_entries) break;
       if (entry.valid_until > now && !same_addresses(entry.addresses, addresses)) {
@@ -224,9 +227,11 @@ void remember_keys(const std::string& gnupg_home, const std::string& state_befor
     cache.entries.pop_back();
     text = format_key_cache(cache);
   }
-  if (text.size() <= max_cache_bytes) write_cache_file(gnupg_home, text);
+  if (text.size() <= max_cache_bytes) write_cache_file(gnupg_home, file_name, text);
 }
 
-void forget_keys(const std::string& gnupg_home) { ::unlink(cache_path(gnupg_home).c_str()); }
+void forget_keys(const std::string& gnupg_home, const char* file_name) {
+  ::unlink(cache_path(gnupg_home, file_name).c_str());
+}
 
 }  // namespace gpgseal

@@ -22,8 +22,11 @@
 
 namespace gpgseal {
 
-// The cache file's name inside the keyring directory.
+// The cache file's name inside the keyring directory. The choices of
+// certificates (S/MIME) have a file of their own, so that each protocol's
+// choice stands or falls alone.
 inline constexpr const char* key_cache_file_name = "gpgseal-keycache";
+inline constexpr const char* certificate_cache_file_name = "gpgseal-keycache-cms";
 
 // The longest a remembered choice stands, in seconds.
 inline constexpr std::int64_t key_cache_max_age = 3600;
@@ -51,16 +54,17 @@ std::optional<key_cache> parse_key_cache(std::string_view text);
 // still stands at `now`.
 std::optional<std::vector<recipient_key>> recall_keys(const std::string& gnupg_home,
                                                       const std::vector<std::string>& addresses,
-                                                      std::int64_t now);
+                                                      std::int64_t now,
+                                                      const char* file_name = key_cache_file_name);
 
 // Remembers a complete selection made from a keyring that looked like
 // `state_before_listing`, unless a keyring file changed in the last two
 // seconds (its times could then hide the next change). Failures are ignored.
 void remember_keys(const std::string& gnupg_home, const std::string& state_before_listing,
                    const std::vector<std::string>& addresses, const key_selection& selection,
-                   std::int64_t now);
+                   std::int64_t now, const char* file_name = key_cache_file_name);
 
 // Drops every remembered choice. Failures are ignored.
-void forget_keys(const std::string& gnupg_home);
+void forget_keys(const std::string& gnupg_home, const char* file_name = key_cache_file_name);
 
 }  // namespace gpgseal

@@ -12,15 +12,6 @@ namespace gpgseal {
 
 namespace {
 
-std::string utc_date(long seconds) {
-  auto t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::array<char, 16> text{};
-  std::strftime(text.data(), text.size(), "%Y-%m-%d", &tm);
-  return text.data();
-}
-
 std::optional<std::string> encryption_subkey_problem(gpgme_key_t key) {
   std::optional<std::string> problem = "has no encryption subkey";
   for (gpgme_subkey_t sub = key->subkeys; sub; sub = sub->next) {
@@ -69,22 +60,7 @@ std::string fingerprint_of(gpgme_key_t key) {
 
 std::vector<detail::key_ptr> list_local_keys(gpgme_ctx_t ctx,
                                              const std::vector<std::string>& addresses) {
-  std::vector<const char*> patterns;
-  for (const auto& address : addresses) patterns.push_back(address.c_str());
-  patterns.push_back(nullptr);
-  // A substring search returns a superset (malice@ for alice@); the exact
-  // comparison happens in match_user_ids.
-  gpgme_error_t err = gpgme_op_keylist_ext_start(ctx, patterns.data(), 0, 0);
-  std::vector<detail::key_ptr> keys;
-  while (!err) {
-    gpgme_key_t key = nullptr;
-    err = gpgme_op_keylist_next(ctx, &key);
-    if (!err) keys.emplace_back(key);
-  }
-  if (gpgme_err_code(err) != GPG_ERR_EOF) {
-    gpgme_op_keylist_end(ctx);
-    throw error(error_kind::unavailable, "cannot list keys: " + gpg_error_text(err));
-  }
+  auto keys = list_keys_matching(ctx, addresses);
   // gpg reports an unreadable or corrupt keyring only on stderr; GPGME just
   // ends the listing, which would look like "no key".
   if (std::string problems = gpg_error_lines(gpg_diagnostics(ctx)); !problems.empty()) {
@@ -104,15 +80,45 @@ std::int64_t earliest_expiry(gpgme_key_t key) {
   return earliest;
 }
 
-void add_once(key_selection& selection, gpgme_key_t key) {
-  std::string fpr = fingerprint_of(key);
-  for (const auto& chosen : selection.keys) {
-    if (chosen.fingerprint == fpr) return;
-  }
-  selection.keys.push_back(recipient_key{fpr, earliest_expiry(key)});
+}  // namespace
+
+std::string utc_date(long seconds) {
+  auto t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::array<char, 16> text{};
+  std::strftime(text.data(), text.size(), "%Y-%m-%d", &tm);
+  return text.data();
 }
 
-}  // namespace
+std::vector<detail::key_ptr> list_keys_matching(gpgme_ctx_t ctx,
+                                                const std::vector<std::string>& addresses) {
+  std::vector<const char*> patterns;
+  for (const auto& address : addresses) patterns.push_back(address.c_str());
+  patterns.push_back(nullptr);
+  // A substring search returns a superset (malice@ for alice@); the exact
+  // comparison is the caller's.
+  gpgme_error_t err = gpgme_op_keylist_ext_start(ctx, patterns.data(), 0, 0);
+  std::vector<detail::key_ptr> keys;
+  while (!err) {
+    gpgme_key_t key = nullptr;
+    err = gpgme_op_keylist_next(ctx, &key);
+    if (!err) keys.emplace_back(key);
+  }
+  if (gpgme_err_code(err) != GPG_ERR_EOF) {
+    gpgme_op_keylist_end(ctx);
+    throw error(error_kind::unavailable, "cannot list keys: " + gpg_error_text(err));
+  }
+  return keys;
+}
+
+void add_key_once(key_selection& selection, const std::string& fingerprint,
+                  std::int64_t usable_until) {
+  for (const auto& chosen : selection.keys) {
+    if (chosen.fingerprint == fingerprint) return;
+  }
+  selection.keys.push_back(recipient_key{fingerprint, usable_until});
+}
 
 key_selection select_keys(gpgme_ctx_t ctx, const std::vector<std::string>& addresses) {
   auto listed = list_local_keys(ctx, addresses);
@@ -130,7 +136,7 @@ key_selection select_keys(gpgme_ctx_t ctx, const std::vector<std::string>& addre
         continue;
       }
       found = true;
-      add_once(selection, key.get());
+      add_key_once(selection, fingerprint_of(key.get()), earliest_expiry(key.get()));
     }
     if (!found) selection.addresses_without_key.push_back(address);
   }

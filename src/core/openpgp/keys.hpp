@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/openpgp/gpgme_handles.hpp"
+
 namespace gpgseal {
 
 struct recipient_key {
@@ -35,6 +37,19 @@ struct key_selection {
   // "no usable encryption key for <a@b> in DIR (key 0xFPR expired 2025-01-01)".
   [[nodiscard]] std::string describe_missing(const std::string& gnupg_home) const;
 };
+
+// The keys (or certificates, on a CMS context) that GnuPG finds for any of
+// the addresses: a superset, since GnuPG matches substrings. Throws
+// error(unavailable) if the listing fails.
+std::vector<detail::key_ptr> list_keys_matching(gpgme_ctx_t ctx,
+                                                const std::vector<std::string>& addresses);
+
+// Appends a key to the selection unless it is there already.
+void add_key_once(key_selection& selection, const std::string& fingerprint,
+                  std::int64_t usable_until);
+
+// "2025-01-01", in UTC, for messages.
+std::string utc_date(long seconds);
 
 // Lists keys through `ctx` (one gpg run for all addresses). Throws
 // error(unavailable) if the keyring cannot be read.

@@ -25,18 +25,20 @@ struct chosen_keys {
 };
 
 chosen_keys choose_keys(gpgme_ctx_t ctx, const std::string& home, const seal_settings& settings,
-                        bool may_recall) {
+                        const key_source& source, bool may_recall) {
   const std::int64_t now = std::time(nullptr);
   if (settings.key_cache && may_recall) {
-    if (auto keys = recall_keys(home, settings.addresses, now)) {
+    if (auto keys = recall_keys(home, settings.addresses, now, source.cache_file_name)) {
       chosen_keys chosen{{}, true};
       chosen.selection.keys = std::move(*keys);
       return chosen;
     }
   }
   const std::string state = settings.key_cache ? observe_keyring(home) : "";
-  key_selection selection = select_keys(ctx, settings.addresses);
-  if (settings.key_cache) remember_keys(home, state, settings.addresses, selection, now);
+  key_selection selection = source.select(ctx, settings.addresses);
+  if (settings.key_cache) {
+    remember_keys(home, state, settings.addresses, selection, now, source.cache_file_name);
+  }
   return {std::move(selection), false};
 }
 
@@ -53,30 +55,41 @@ openpgp_result missing(std::string why) {
   return result;
 }
 
+}  // namespace
+
 // If gpg refuses a remembered key, the keyring changed in a way its files'
 // times did not show: the choice is dropped and a listing decides.
 openpgp_result compose_for_chosen_keys(gpgme_ctx_t ctx, const std::string& home,
                                        const seal_settings& settings, deadline_watchdog& watchdog,
-                                       const compose_function& compose) {
+                                       const compose_function& compose, const key_source& source) {
   auto compose_with = [&](const key_selection& selection) {
     compose([&](byte_source& plaintext, byte_sink& ciphertext) {
       encrypt_stream(ctx, selection.keys, plaintext, ciphertext);
     });
     return sealed_with(selection);
   };
-  chosen_keys chosen = choose_keys(ctx, home, settings, true);
+  chosen_keys chosen = choose_keys(ctx, home, settings, source, true);
   if (chosen.remembered) {
     try {
       return compose_with(chosen.selection);
     } catch (const key_refused&) {
       if (watchdog.expired()) throw;
-      forget_keys(home);
-      chosen = choose_keys(ctx, home, settings, false);
+      forget_keys(home, source.cache_file_name);
+      chosen = choose_keys(ctx, home, settings, source, false);
     }
   }
-  if (!chosen.selection.complete()) return missing(chosen.selection.describe_missing(home));
+  if (!chosen.selection.complete()) return missing(source.describe_missing(chosen.selection, home));
   return compose_with(chosen.selection);
 }
+
+namespace {
+
+const key_source openpgp_keys{
+    select_keys,
+    [](const key_selection& selection, const std::string& home) {
+      return selection.describe_missing(home);
+    },
+    key_cache_file_name};
 
 }  // namespace
 
@@ -102,7 +115,7 @@ openpgp_result seal_to_openpgp_keys(const seal_settings& settings, deadline_watc
   }
   auto ctx = make_gpg_context(home, settings.engine_default_home);
   deadline_cancel_scope cancel_at_deadline(watchdog, [c = ctx.get()] { gpgme_cancel_async(c); });
-  return compose_for_chosen_keys(ctx.get(), home, settings, watchdog, compose);
+  return compose_for_chosen_keys(ctx.get(), home, settings, watchdog, compose, openpgp_keys);
 }
 
 }  // namespace gpgseal::detail

@@ -9,8 +9,11 @@
 #include <string>
 #include <vector>
 
+#include <gpgme.h>
+
 #include "core/base/byte_stream.hpp"
 #include "core/base/deadline.hpp"
+#include "core/openpgp/keys.hpp"
 #include "core/settings.hpp"
 
 namespace gpgseal::detail {
@@ -30,6 +33,21 @@ struct openpgp_result {
   std::string keyring;      // that directory, when no_keyring
   std::vector<std::string> fingerprints;  // when sealed: the keys used
 };
+
+// How one protocol lists its keys for the addresses, says why one has none,
+// and where its choices are remembered: OpenPGP's keys or CMS's certificates.
+struct key_source {
+  std::function<key_selection(gpgme_ctx_t, const std::vector<std::string>&)> select;
+  std::function<std::string(const key_selection&, const std::string& gnupg_home)> describe_missing;
+  const char* cache_file_name;
+};
+
+// Chooses keys through `source` (remembered, or listed through `ctx`) and runs
+// `compose` with them, encrypting through `ctx`. A remembered key the engine
+// refuses is forgotten and the keyring listed again.
+openpgp_result compose_for_chosen_keys(gpgme_ctx_t ctx, const std::string& gnupg_home,
+                                       const seal_settings& settings, deadline_watchdog& watchdog,
+                                       const compose_function& compose, const key_source& source);
 
 // The keyring directory for `settings`, with a template expanded for the
 // first address. Throws error(config) if an expanded part would leave its

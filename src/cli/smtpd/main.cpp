@@ -5,6 +5,7 @@
 // streams the result back as filter-dataline answers. A policy `fail` becomes
 // a 451 at the commit phase. It never exits on bad input: smtpd exits when
 // its filter does.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -290,6 +291,18 @@ int serve(filter_state& state) {
   return exit_status(ending::ok);
 }
 
+// smtpd raises its open-file limit to the maximum, and its filter inherits
+// it; every gpg that GPGME starts would then close that many descriptors
+// first, which costs seconds per message. Thousands are plenty here.
+void lower_descriptor_limit() {
+  constexpr rlim_t enough = 8192;
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur > enough) {
+    limit.rlim_cur = enough;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -315,6 +328,7 @@ int main(int argc, char** argv) {
     std::cout << program << " " << gpgseal::version_string << "\n";
     return exit_status(ending::ok);
   }
+  lower_descriptor_limit();
   filter_state state(options, domains);
   return serve(state);
 }

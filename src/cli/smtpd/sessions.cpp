@@ -24,6 +24,11 @@ bool session_table::knows(std::string_view session) const {
   return sessions_.find(session) != sessions_.end();
 }
 
+bool session_table::spooling(std::string_view session) const {
+  auto it = sessions_.find(session);
+  return it != sessions_.end() && it->second.spool.has_value();
+}
+
 std::size_t session_table::in_data() const noexcept {
   return static_cast<std::size_t>(std::count_if(
       sessions_.begin(), sessions_.end(), [](const auto& s) { return s.second.spool.has_value(); }));

@@ -49,6 +49,8 @@ class session_table {
 
   [[nodiscard]] std::size_t size() const noexcept { return sessions_.size(); }
   [[nodiscard]] bool knows(std::string_view session) const;
+  // Whether `session` has a message being spooled.
+  [[nodiscard]] bool spooling(std::string_view session) const;
   // Sessions with a message being spooled.
   [[nodiscard]] std::size_t in_data() const noexcept;
 

@@ -46,6 +46,7 @@ filter_pids() {
 stored_with() {
   local i file
   for ((i = 0; i < ${2:-300}; i++)); do
+    # shellcheck disable=SC2046  # Maildir file names have no blanks
     file=$(grep -lx "Subject: $1" $(maildir_files "$(maildir)") /dev/null 2>/dev/null || true)
     [[ -n $file ]] && { echo "$file"; return; }
     sleep 0.1
@@ -146,6 +147,7 @@ case_concurrent() {
     fi
   done
   local count
+  # shellcheck disable=SC2046  # Maildir file names have no blanks
   count=$(grep -lx 'Subject: concurrent [0-9]*' $(maildir_files "$(maildir)") | wc -l)
   [[ $count -eq $n ]] || { bad=1; fail concurrent/count "$count stored, $n sent"; }
   ((bad)) || pass "concurrent/$n-sessions"

@@ -16,6 +16,9 @@
 # - a keyring gpgseal refuses (writable by others) makes Exim defer: nothing
 #   is stored, README's `exim4 -bp` lists the message; after the repair,
 #   README's `exim4 -qff` delivers it encrypted;
+# - without --on-error fail, a refused keyring stores the original, with
+#   gpgseal's stderr line appended to the body (README's warning); a
+#   message for an address without a key is stored exactly as it came;
 # - README's warning: with the tainted $local_part@$domain, Exim bounces;
 # - roll back: a deferred message, then the line deleted and SIGHUP: the next
 #   retry and new mail are stored unchanged;
@@ -196,6 +199,46 @@ exim_case_tainted() {
   grep -qF "$line" "$EXIM_CONF" || die "could not restore $EXIM_CONF"
 }
 
+# Without --on-error fail, gpgseal passes the original through (exit 0) and
+# Exim stores it, but with what gpgseal said on stderr appended to the body:
+# Exim gives a transport filter one pipe for stdout and stderr. README warns.
+exim_case_fail_open() {
+  local before file line message=$DATA/cron-no-mime.eml
+  line=$(grep 'transport_filter' "$EXIM_CONF")
+  sed -i 's| --on-error fail | |' "$EXIM_CONF"
+  break_keyring
+  before=$(maildir_files "$maildir")
+  exim_send "$message" exim/fail-open
+  file=$(wait_new "$before")
+  repair_keyring
+  sed -i "s|^.*transport_filter.*\$|$line|" "$EXIM_CONF"
+  grep -qF "$line" "$EXIM_CONF" || die "could not restore $EXIM_CONF"
+  if [[ -z $file ]]; then
+    fail exim/fail-open "nothing stored"; return
+  fi
+  if tail -n 1 "$file" |
+      grep -q "^gpgseal: message for <$rcpt> passed through UNENCRYPTED: "; then
+    pass exim/fail-open-stderr-appended
+  else
+    fail exim/fail-open-stderr-appended "last line: $(tail -n 1 "$file")"
+  fi
+  sed '$d' "$file" >"$tmp/fail-open-stored"
+  check_stored exim/fail-open-otherwise-unchanged unchanged "$message" \
+    "$tmp/fail-open-stored"
+}
+
+# No key (here: a keyring without its public keyring) is policy, not an
+# error: nothing on stderr, so Exim stores the message exactly as it came.
+exim_case_no_key() {
+  local before file message=$DATA/cron-no-mime.eml
+  mv "$tmp/home/.gnupg/pubring.kbx" "$tmp/pubring.kbx.aside"
+  before=$(maildir_files "$maildir")
+  exim_send "$message" exim/no-key
+  file=$(wait_new "$before")
+  mv "$tmp/pubring.kbx.aside" "$tmp/home/.gnupg/pubring.kbx"
+  check_stored exim/no-key-unchanged unchanged "$message" "$file"
+}
+
 # Roll back: the deferred message and new mail are stored as they came.
 exim_case_rollback() {
   local before file message=$DATA/cron-no-mime.eml
@@ -222,6 +265,8 @@ run_exim() {
   exim_case_encrypted
   exim_case_defer_then_retry
   exim_case_tainted
+  exim_case_fail_open
+  exim_case_no_key
   exim_case_rollback
   exim_stop
 }

@@ -11,8 +11,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build_dir="${1:-$root/build-fuzz}"
 # The whole filter runs gpg three times per input, so it gets the most time.
-declare -A budget=([detect]=30 [armor_scan]=15 [payload]=25 [filter]=40)
-declare -A inputs=([detect]=20000 [armor_scan]=100000 [payload]=50000 [filter]=300)
+declare -A budget=([detect]=30 [armor_scan]=15 [payload]=25 [filter]=40 [smtpd_protocol]=15)
+declare -A inputs=([detect]=20000 [armor_scan]=100000 [payload]=50000 [filter]=300
+  [smtpd_protocol]=200000)
 fuzz_dir="$root/tests/fuzz"
 
 cmake -S "$root" -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -24,12 +25,12 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export LSAN_OPTIONS="suppressions=$fuzz_dir/lsan.supp:print_suppressions=0"
 mkdir -p "$build_dir/findings"
 status=0
-for target in detect armor_scan payload filter; do
+for target in detect armor_scan payload filter smtpd_protocol; do
   seconds="${FUZZ_SECONDS:-${budget[$target]}}"
   work="$build_dir/corpus/$target"  # new inputs land here; the seeds stay untouched
   mkdir -p "$work"
   seeds=("$fuzz_dir/corpus/$target")
-  [ "$target" = armor_scan ] || seeds+=("$root/tests/data")
+  case $target in armor_scan | smtpd_protocol) ;; *) seeds+=("$root/tests/data") ;; esac
   log="$build_dir/fuzz_$target.log"
   if ! "$build_dir/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=20 \
       -seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-${inputs[$target]}}" \

@@ -11,6 +11,14 @@ packages=(
   python3
   # ps, for the end-to-end tests' check that no process is left behind.
   procps
+  # The MTA tests run Debian's postfix, exim4 and opensmtpd unpacked into a
+  # private prefix (tests/e2e/mta/get_mtas.sh: they conflict, so none is
+  # installed); these are the libraries they link, and the tools that
+  # unpack and start them. procmail does not conflict: installed.
+  libdb5.3 libicu72 libnsl2 libsasl2-2 libssl3 netbase
+  libcrypt1 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libpcre2-8-0
+  libevent-2.1-7 libpam0g zlib1g
+  util-linux procmail
   # The fuzz targets: clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-14-dev
 )

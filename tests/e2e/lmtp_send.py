@@ -2,6 +2,10 @@
 """Deliver one message over LMTP to a Unix socket, the way an MTA would.
 
 Usage: lmtp_send.py SOCKET MAIL_FROM RCPT_TO... < message
+       lmtp_send.py smtp:HOST:PORT MAIL_FROM RCPT_TO... < message
+
+With smtp:HOST:PORT the same transaction goes over SMTP to an MTA; SMTP
+answers once for all recipients.
 
 The message is sent as bytes (8-bit kept), with its line ends converted to
 CRLF because RFC 5321 §2.3.8 requires them on the wire; smtplib dot-stuffs it.
@@ -41,7 +45,10 @@ def send(lmtp: smtplib.LMTP, mail_from: str, rcpt_to: list[str],
     # RFC 2033 §4.2: after the data, one reply per accepted recipient, in
     # RCPT order (smtplib's sendmail reads only the first).
     replies = [lmtp.data(message)]
-    replies += [lmtp.getreply() for _ in accepted[1:]]
+    if isinstance(lmtp, smtplib.LMTP):
+        replies += [lmtp.getreply() for _ in accepted[1:]]
+    else:
+        replies *= len(accepted)
     for rcpt, (code, reply) in zip(accepted, replies):
         if code != 250:
             problems.append(f"{rcpt}: {code} {reply!r}")
@@ -54,8 +61,13 @@ def main() -> int:
         return 64
     socket_path, mail_from, *rcpt_to = sys.argv[1:]
     message = to_crlf(sys.stdin.buffer.read())
-    # smtplib.LMTP treats a host starting with "/" as a Unix socket path.
-    with smtplib.LMTP(socket_path, timeout=TIMEOUT_SECONDS) as lmtp:
+    if socket_path.startswith("smtp:"):
+        _, host, port = socket_path.split(":")
+        client = smtplib.SMTP(host, int(port), timeout=TIMEOUT_SECONDS)
+    else:
+        # smtplib.LMTP treats a host starting with "/" as a Unix socket path.
+        client = smtplib.LMTP(socket_path, timeout=TIMEOUT_SECONDS)
+    with client as lmtp:
         try:
             problems = send(lmtp, mail_from, rcpt_to, message)
         except smtplib.SMTPException as error:

@@ -38,7 +38,7 @@ import subprocess
 import sys
 from typing import Optional
 
-DELIVERY_FIELDS = {b"return-path", b"delivered-to", b"received"}
+DELIVERY_FIELDS = {b"return-path", b"delivered-to", b"received", b"x-original-to"}
 GPG_TIMEOUT_SECONDS = 60
 
 

@@ -53,11 +53,13 @@ class sendmail_stub {
   sendmail_stub() {
     write_file(dir_ / "sendmail",
                "#!/bin/bash\n"
-               "dir='" + dir_.path() + "'\n"
-               "n=$(( $(find \"$dir\" -maxdepth 1 -name 'args.*' | wc -l) + 1 ))\n"
-               "printf '%s\\n' \"$@\" >\"$dir/args.$n\"\n"
-               "[[ -e $dir/fail.$n ]] && { echo \"stub: call $n fails\" >&2; exit 75; }\n"
-               "cat >\"$dir/mail.$n\"\n");
+               "dir='" +
+                   dir_.path() +
+                   "'\n"
+                   "n=$(( $(find \"$dir\" -maxdepth 1 -name 'args.*' | wc -l) + 1 ))\n"
+                   "printf '%s\\n' \"$@\" >\"$dir/args.$n\"\n"
+                   "[[ -e $dir/fail.$n ]] && { echo \"stub: call $n fails\" >&2; exit 75; }\n"
+                   "cat >\"$dir/mail.$n\"\n");
     fs::permissions(dir_ / "sendmail", fs::perms(0755));
   }
   [[nodiscard]] std::string path() const { return dir_ / "sendmail"; }
@@ -92,8 +94,9 @@ std::vector<std::string> args_for(const std::vector<std::string>& recipients,
                                   const std::string& state_dir, const sendmail_stub& sendmail,
                                   std::vector<std::string> extra = {"--local-domain",
                                                                     "example.org"}) {
-  std::vector<std::string> args = {"--gnupghome", keys().server.home(), "--state-dir", state_dir,
-                                   "--queue-id",  "4F2A91C03B",         "--sendmail",  sendmail.path()};
+  std::vector<std::string> args = {"--gnupghome", keys().server.home(), "--state-dir",
+                                   state_dir,     "--queue-id",         "4F2A91C03B",
+                                   "--sendmail",  sendmail.path()};
   args.insert(args.end(), extra.begin(), extra.end());
   args.insert(args.end(), {"-f", "sender@example.net", "--"});
   args.insert(args.end(), recipients.begin(), recipients.end());
@@ -121,12 +124,12 @@ std::size_t copies_for(const std::vector<reinjection>& calls, const std::string&
 }
 
 ::testing::AssertionResult only_decrypts_for(const std::string& input, const std::string& copy,
-                                             const test_keyring& owner,
-                                             const test_keyring& other) {
+                                             const test_keyring& owner, const test_keyring& other) {
   auto result = round_trips(input, copy, owner);
   if (!result) return result;
   std::string armored;
-  if (!has_pgp_mime_structure(copy, &armored)) return ::testing::AssertionFailure() << "no PGP/MIME";
+  if (!has_pgp_mime_structure(copy, &armored))
+    return ::testing::AssertionFailure() << "no PGP/MIME";
   try {
     other.decrypt(armored);
   } catch (const std::runtime_error&) {
@@ -139,10 +142,10 @@ TEST(CliPostfix, OneEncryptedCopyPerKeyedRecipientAndOneUnchangedForTheRest) {
   sendmail_stub sendmail;
   scratch_dir state;
   const std::string input = plain_message();
-  process_result r = run_postfix(
-      args_for({"alice@example.org", "bob@example.org", "nokey@example.org"}, state.path(),
-               sendmail),
-      input);
+  process_result r =
+      run_postfix(args_for({"alice@example.org", "bob@example.org", "nokey@example.org"},
+                           state.path(), sendmail),
+                  input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "");
   auto calls = sendmail.queued();
@@ -204,10 +207,10 @@ TEST(CliPostfix, RecipientOutsideTheLocalDomainsIsNotEncrypted) {
   sendmail_stub sendmail;
   scratch_dir state;
   const std::string input = plain_message();
-  process_result r = run_postfix(
-      args_for({"alice@example.org", "bob@example.org"}, state.path(), sendmail,
-               {"--local-domain", "Example.NET", "--log", "stderr"}),
-      input);
+  process_result r =
+      run_postfix(args_for({"alice@example.org", "bob@example.org"}, state.path(), sendmail,
+                           {"--local-domain", "Example.NET", "--log", "stderr"}),
+                  input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto calls = sendmail.queued();
   ASSERT_EQ(calls.size(), 1u);
@@ -251,8 +254,8 @@ TEST(CliPostfix, AlreadyEncryptedMailIsOneUnchangedCopy) {
   ASSERT_EQ(encrypted.exit_code, 0) << encrypted.err;
   const std::string input = sendmail.queued().at(0).message;
   sendmail_stub again;
-  process_result r = run_postfix(
-      args_for({"alice@example.org", "bob@example.org"}, state.path(), again), input);
+  process_result r =
+      run_postfix(args_for({"alice@example.org", "bob@example.org"}, state.path(), again), input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_EQ(again.queued().size(), 1u);
   EXPECT_EQ(again.queued()[0].message, input);
@@ -261,8 +264,9 @@ TEST(CliPostfix, AlreadyEncryptedMailIsOneUnchangedCopy) {
 TEST(CliPostfix, RepeatedRecipientGetsOneCopy) {
   sendmail_stub sendmail;
   scratch_dir state;
-  process_result r = run_postfix(
-      args_for({"alice@example.org", "alice@example.org"}, state.path(), sendmail), plain_message());
+  process_result r =
+      run_postfix(args_for({"alice@example.org", "alice@example.org"}, state.path(), sendmail),
+                  plain_message());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(copies_for(sendmail.queued(), "alice@example.org"), 1u);
 }

@@ -42,12 +42,11 @@ void add_encryption_options(po::options_description& options) {
 }
 
 void add_delivery_policy(po::options_description& options, on_failure on_error) {
+  const char* on_error_default = on_error == on_failure::fail ? "fail" : "pass";
   options.add_options()(
       "on-missing-key", text_value()->value_name("pass|fail")->default_value("pass"),
       "no usable key: pass the message through unchanged, or fail (exit 75, no output)")(
-      "on-error",
-      text_value()->value_name("pass|fail")->default_value(on_error == on_failure::fail ? "fail"
-                                                                                        : "pass"),
+      "on-error", text_value()->value_name("pass|fail")->default_value(on_error_default),
       "any error: pass the message through unchanged, or fail (exit 75, no output)");
 }
 

@@ -48,8 +48,8 @@ struct postfix_command {
 };
 
 command_line postfix_command_line() {
-  command_line cl(program, keyring_options | encryption_options | delivery_policy |
-                               limit_options | logging_options);
+  command_line cl(program, keyring_options | encryption_options | delivery_policy | limit_options |
+                               logging_options);
   cl.set_on_error_default(gpgseal::on_failure::fail);
   // clang-format off
   cl.own_options().add_options()
@@ -153,8 +153,8 @@ int reinject_all(const postfix_command& command, const spooled_message& message,
     int fd = copy.encrypted ? copy.file.get() : message.file.get();
     if (auto problem = reinject(command.sendmail, command.sender, copy.recipients, fd)) {
       log.failure("cannot reinject the " + std::string(copy.encrypted ? "encrypted" : "unchanged") +
-                  " copy for " + std::to_string(copy.recipients.size()) + " recipient(s): " +
-                  *problem + "; deferred, " + std::to_string(queued) +
+                  " copy for " + std::to_string(copy.recipients.size()) +
+                  " recipient(s): " + *problem + "; deferred, " + std::to_string(queued) +
                   " copies already queued are not sent again");
       return deferred();
     }

@@ -14,7 +14,8 @@ packages=(
   # The MTA tests run Debian's postfix, exim4 and opensmtpd unpacked into a
   # private prefix (tests/e2e/mta/get_mtas.sh: they conflict, so none is
   # installed); these are the libraries they link, and the tools that
-  # unpack and start them. procmail does not conflict: installed.
+  # unpack and start them. procmail does not conflict: installed (without
+  # recommends, which would pull in exim4 as the default MTA).
   libdb5.3 libicu72 libnsl2 libsasl2-2 libssl3 netbase
   libcrypt1 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libpcre2-8-0
   libevent-2.1-7 libpam0g zlib1g

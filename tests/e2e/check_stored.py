@@ -26,7 +26,8 @@ armor: STORED must be RFC 3156 PGP/MIME; writes its armored PGP MESSAGE to
 
 Line ends are compared as LF: Dovecot stores LF (mail_save_crlf = no) and the
 filter sees CRLF. Before the original's first field STORED may carry the
-fields delivery itself prepends (LMTP: Return-Path, Delivered-To, Received).
+fields delivery itself prepends (LMTP: Return-Path, Delivered-To, Received;
+Exim also Envelope-to and Delivery-date).
 Exits 0 on success; otherwise prints why on stdout and exits 1.
 """
 
@@ -38,7 +39,10 @@ import subprocess
 import sys
 from typing import Optional
 
-DELIVERY_FIELDS = {b"return-path", b"delivered-to", b"received", b"x-original-to"}
+# Exim's appendfile adds Envelope-to and Delivery-date too; Postfix's
+# local(8) and virtual(8) X-Original-To.
+DELIVERY_FIELDS = {b"return-path", b"delivered-to", b"received",
+                   b"envelope-to", b"delivery-date", b"x-original-to"}
 GPG_TIMEOUT_SECONDS = 60
 
 

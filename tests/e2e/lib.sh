@@ -340,6 +340,20 @@ deliver() {
   esac
 }
 
+# check_verdict NAME MODE ORIGINAL STORED CLIENT_GNUPGHOME: PASS NAME if
+# check_stored.py MODE agrees (encrypted: decrypting with the secret key in
+# CLIENT_GNUPGHOME; unchanged), else FAIL NAME with its reason.
+check_verdict() {
+  local name=$1 mode=$2 original=$3 stored=$4 why keyring=()
+  [[ $mode == encrypted ]] && keyring=("$5")
+  if why=$(python3 "$HERE/check_stored.py" "$mode" "$original" "$stored" \
+             "${keyring[@]}" 2>&1); then
+    pass "$name"
+  else
+    fail "$name" "$why"
+  fi
+}
+
 # maildir_files MAILDIR: every message file of one Maildir folder, sorted.
 maildir_files() {
   find "$1/new" "$1/cur" -maxdepth 1 -type f 2>/dev/null | sort || true

@@ -14,12 +14,12 @@
 #
 # Usage: tests/e2e/mta_smoke_run.sh GPGSEAL_BINARY  (as root; 77 = skip)
 #        GPGSEAL_E2E_KEEP=1 keeps the temp dir; GPGSEAL_E2E_TIMEOUT bounds
-#        the run (default 240 s).
+#        the run (default 360 s).
 # Output: PASS/FAIL lines, then one "N passed, M failed" line.
 set -Eeuo pipefail
 
 readonly SCRIPT=mta_smoke_run.sh
-readonly TOTAL_TIMEOUT=${GPGSEAL_E2E_TIMEOUT:-240}
+readonly TOTAL_TIMEOUT=${GPGSEAL_E2E_TIMEOUT:-360}
 readonly CASE_TIMEOUT=60
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

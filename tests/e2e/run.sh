@@ -164,14 +164,7 @@ run_case() {
       "Dovecot stored the original): $(tail -n 5 "$log")"
     return
   fi
-  local why keyring=()
-  [[ $expect == encrypted ]] && keyring=("$tmp/client-gnupg")
-  if why=$(python3 "$HERE/check_stored.py" "$expect" "$message" "$stored" \
-             "${keyring[@]}" 2>&1); then
-    pass "$label"
-  else
-    fail "$label" "$why"
-  fi
+  check_verdict "$label" "$expect" "$message" "$stored" "$tmp/client-gnupg"
 }
 
 # After the cases, Alice's keyring holds the key choice gpgseal remembered, as

@@ -15,7 +15,8 @@
 # installs; this script checks with ldd that none is missing.
 #
 # Idempotent and cached: a prefix is unpacked again only when apt's candidate
-# version changed (a security update after `apt-get update`); if the download
+# version changed (a security update after `apt-get update`; apt is asked
+# only when its package lists are newer than the cache); if the download
 # then fails, the cached prefix is kept. Concurrent runs take turns (flock).
 # The prefix is laid out like /: lib_mta.sh overlays its usr/ on /usr inside a
 # private mount namespace, where the binaries find their helpers and
@@ -60,16 +61,18 @@ candidates_of() {
   echo "$wanted"
 }
 
-# The shared libraries (sonames) that the ELF files in PREFIX need, other
-# than the prefix's own (postfix's RUNPATH is /usr/lib/postfix, which the
-# overlay provides at run time). Slow (ldd on every file): run once a fetch.
+# The shared libraries (sonames) that the ELF files in PREFIX link directly,
+# other than the prefix's own (postfix's RUNPATH is /usr/lib/postfix, which
+# the overlay provides at run time). Direct ones suffice: an installed
+# library package brings its own dependencies.
 needed_libraries() {
   local prefix=$1 own file
   own=$(find "$prefix/usr/lib" -name '*.so*' -printf '%f\n' 2>/dev/null)
   find "$prefix/usr" -type f \( -perm -u+x -o -name '*.so*' \) -print0 |
     while IFS= read -r -d '' file; do
       head -c 4 "$file" | grep -q ELF || continue
-      ldd "$file" 2>/dev/null | awk '$2 == "=>" { print $1 }'
+      readelf -d "$file" 2>/dev/null |
+        sed -n 's/.*(NEEDED).*Shared library: \[\(.*\)\]/\1/p'
     done | sort -u | grep -vxF -e "${own:-/}"
 }
 
@@ -101,18 +104,33 @@ fetch() {
   rm -rf "$work" "$dir.old"
 }
 
+# True if the cached NAME is as new as apt's package lists: the candidate
+# versions cannot have changed since (asking apt takes seconds).
+fresh() {
+  local stamp=$CACHE/$1/.gpgseal-versions
+  [[ -f $stamp ]] || return 1
+  [[ -z $(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' \
+            -newer "$stamp" -print -quit) ]]
+}
+
 get() {
   local name=$1 wanted have="" missing
-  wanted=$(candidates_of "$name")
-  [[ -f $CACHE/$name/.gpgseal-versions ]] &&
-    have=$(cat "$CACHE/$name/.gpgseal-versions")
-  if [[ $have != "$wanted" ]]; then
-    if ! fetch "$name" "$wanted"; then
-      [[ -n $have ]] || die "could not download $name"
-      echo "get_mtas.sh: download failed, keeping cached $have" >&2
+  if ! fresh "$name"; then
+    [[ -n ${CANDIDATES:-} ]] || CANDIDATES=$(candidates "${NAMES[@]}")
+    wanted=$(candidates_of "$name")
+    [[ -f $CACHE/$name/.gpgseal-versions ]] &&
+      have=$(cat "$CACHE/$name/.gpgseal-versions")
+    if [[ $have != "$wanted" ]]; then
+      if ! fetch "$name" "$wanted"; then
+        [[ -n $have ]] || die "could not download $name"
+        echo "get_mtas.sh: download failed, keeping cached $have" >&2
+      fi
+    else
+      touch "$CACHE/$name/.gpgseal-versions"
     fi
   fi
   missing=$(missing_libraries "$CACHE/$name")
+  # shellcheck disable=SC2086  # one soname per word
   [[ -z $missing ]] || die "$name needs libraries that are not installed" \
     "(run scripts/install-deps.sh):" $missing
   echo "$name $CACHE/$name"
@@ -120,14 +138,14 @@ get() {
 
 main() {
   [[ $(id -u) -eq 0 ]] || die "run as root (apt-get download, dpkg -x)"
-  local names=("$@") name
-  [[ ${#names[@]} -gt 0 ]] || names=("${ALL[@]}")
-  for name in "${names[@]}"; do packages_of "$name" >/dev/null; done
-  CANDIDATES=$(candidates "${names[@]}")
+  local name
+  NAMES=("$@")
+  [[ ${#NAMES[@]} -gt 0 ]] || NAMES=("${ALL[@]}")
+  for name in "${NAMES[@]}"; do packages_of "$name" >/dev/null; done
   mkdir -p "$CACHE"
   exec 9>"$CACHE/.lock"
   flock 9
-  for name in "${names[@]}"; do get "$name"; done
+  for name in "${NAMES[@]}"; do get "$name"; done
 }
 
 main "$@"

@@ -2,13 +2,14 @@
 # A private Exim (Debian's exim4-daemon-light) for the end-to-end tests;
 # part of lib_mta.sh.
 #
-#   exim_setup TRANSPORT_FILE
+#   exim_setup TRANSPORT_FILE [TRANSPORT [ROUTER_FILE]]
 #                   starts the namespace and writes $EXIM_CONF: SMTP on
 #                   127.0.0.1:$EXIM_PORT, spool and logs under
 #                   $(mta_dir exim4), mail for @example.org to system users
 #                   (check_local_user; create them before) through the
-#                   transport that TRANSPORT_FILE defines (its name must be
-#                   local_delivery); nothing is ever relayed elsewhere.
+#                   transport TRANSPORT (default local_delivery) that
+#                   TRANSPORT_FILE defines; nothing is ever relayed elsewhere.
+#                   ROUTER_FILE replaces that one router (check_local_user).
 #   exim_start      the daemon (exim4 -C $EXIM_CONF -bdf -q5s), waits for SMTP
 #   exim_cmd ARG... exim4 -C $EXIM_CONF ARG... in the namespace (-bp, -qff, -M)
 #   exim_reload     SIGHUP: the daemon reads $EXIM_CONF again
@@ -31,7 +32,12 @@ exim_setup() {
   mta_add_users exim4 Debian-exim:Debian-exim
   euid=$(awk -F: '$1 == "Debian-exim" { print $3 ":" $4 }' "$layer/etc/passwd")
   chown "$euid" "$dir/spool" "$dir/log"
-  { exim_main_conf "$dir"; echo "begin transports"; cat "$1"; } >"$EXIM_CONF"
+  {
+    exim_main_conf "$dir"
+    if [[ -n ${3:-} ]]; then cat "$3"; else exim_router "${2:-local_delivery}"; fi
+    echo "begin transports"
+    cat "$1"
+  } >"$EXIM_CONF"
   # Exim refuses a configuration that others can write. It keeps root
   # (which delivery to users needs) for a -C file only if Debian's
   # TRUSTED_CONFIG_LIST, /etc/exim4/trusted_configs, names it.
@@ -64,23 +70,28 @@ acl_check_rcpt:
   accept domains = +local_domains
   deny message = the test instance relays nothing
 
+begin retry
+*  *  F,1h,1m
+
 begin routers
+EOF
+}
+
+exim_router() {
+  cat <<EOF
 local_user:
   driver = accept
   domains = +local_domains
   check_local_user
-  transport = local_delivery
-
-begin retry
-*  *  F,1h,1m
+  transport = $1
 
 EOF
 }
 
 exim_start() {
-  mta_run exim4 exim4 -C "$EXIM_CONF" -bdf -q5s </dev/null \
-    >>"$(mta_dir exim4)/daemon.log" 2>&1 &
-  exim_pid=$!
+  mta_spawn exim4 exim4 -C "$EXIM_CONF" -bdf -q5s \
+    >>"$(mta_dir exim4)/daemon.log" 2>&1
+  exim_pid=$MTA_SPAWNED
   mta_wait_port "$EXIM_PORT" || { exim_log >&2; die "exim: no SMTP"; }
 }
 
@@ -96,11 +107,8 @@ exim_reload() {
 }
 
 exim_stop() {
-  [[ -n $exim_pid ]] || return 0
-  kill -TERM "$exim_pid" 2>/dev/null
-  wait "$exim_pid" 2>/dev/null || true
+  mta_daemon_stop exim4 "$exim_pid"
   exim_pid=""
-  mta_ns_stop exim4
 }
 
 exim_log() {

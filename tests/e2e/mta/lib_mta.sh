@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154  # $tmp comes from tests/e2e/lib.sh
 # Private, throwaway instances of Debian's real MTAs for the end-to-end
 # tests: Postfix, Exim and OpenSMTPD, each listening on 127.0.0.1 at a free
 # high port and delivering to Maildirs. Sourced after tests/e2e/lib.sh (it
@@ -22,6 +23,7 @@
 #   mta_ns_start NAME          the namespace; files for the instance layer
 #                              go into $(mta_layer NAME) BEFORE this call
 #   mta_run NAME CMD...        CMD inside the namespace (nsenter)
+#   mta_spawn NAME CMD...      the same in the background; pid in MTA_SPAWNED
 #   mta_ns_stop NAME           kills every process of the namespace
 #   mta_stop_all               mta_ns_stop for every namespace started
 #   mta_wait_port PORT         waits until 127.0.0.1:PORT accepts connections
@@ -32,12 +34,20 @@
 #   opensmtpd_start CONF / opensmtpd_stop
 
 declare -A MTA_ANCHOR=()    # NAME -> pid of the process holding the namespace
+MTA_SPAWNED=""
 readonly MTA_DIR_BASE=mta   # instances live in $tmp/mta/NAME
 
+# get_mtas.sh asks apt for the candidate versions, which takes seconds on a
+# busy machine: once per run and MTA is enough.
 mta_prefix() {
-  local line
-  line=$("$HERE/mta/get_mtas.sh" "$1") || die "get_mtas.sh $1 failed"
-  echo "${line#* }"
+  local memo line
+  memo=$tmp/$MTA_DIR_BASE/$1.prefix
+  if [[ ! -s $memo ]]; then
+    line=$("$HERE/mta/get_mtas.sh" "$1") || die "get_mtas.sh $1 failed"
+    mkdir -p "$tmp/$MTA_DIR_BASE"
+    echo "${line#* }" >"$memo"
+  fi
+  cat "$memo"
 }
 
 mta_free_port() {
@@ -131,6 +141,16 @@ mta_run() {
   nsenter -t "${MTA_ANCHOR[$name]}" -m -- "$@"
 }
 
+# mta_spawn NAME CMD...: CMD in the background inside the namespace; its
+# pid (nsenter execs it, without a fork, for a mount namespace) in
+# MTA_SPAWNED. Standard input is /dev/null.
+mta_spawn() {
+  local name=$1; shift
+  [[ -n ${MTA_ANCHOR[$name]:-} ]] || die "no namespace for $name"
+  nsenter -t "${MTA_ANCHOR[$name]}" -m -- "$@" </dev/null &
+  MTA_SPAWNED=$!
+}
+
 # The pids whose mount namespace is NAME's: its daemons, detached or not.
 mta_ns_pids() {
   local anchor=${MTA_ANCHOR[$1]:-} ns pid
@@ -162,6 +182,16 @@ mta_ns_stop() {
   wait "${MTA_ANCHOR[$name]}" 2>/dev/null || true
   unset "MTA_ANCHOR[$name]"
   return 0
+}
+
+# mta_daemon_stop NAME PID: TERM for the daemon that runs in the foreground
+# as PID (if any), then mta_ns_stop NAME.
+mta_daemon_stop() {
+  if [[ -n $2 ]]; then
+    kill -TERM "$2" 2>/dev/null || true
+    wait "$2" 2>/dev/null || true
+  fi
+  mta_ns_stop "$1"
 }
 
 mta_stop_all() {

@@ -45,9 +45,9 @@ opensmtpd_setup() {
 }
 
 opensmtpd_start() {
-  mta_run opensmtpd smtpd -d -f "$OPENSMTPD_CONF" </dev/null \
-    >>"$(mta_dir opensmtpd)/smtpd.log" 2>&1 &
-  opensmtpd_pid=$!
+  mta_spawn opensmtpd smtpd -d -f "$OPENSMTPD_CONF" \
+    >>"$(mta_dir opensmtpd)/smtpd.log" 2>&1
+  opensmtpd_pid=$MTA_SPAWNED
   mta_wait_port "$OPENSMTPD_PORT" ||
     { opensmtpd_log >&2; die "opensmtpd: no SMTP"; }
 }
@@ -57,11 +57,8 @@ opensmtpd_cmd() {
 }
 
 opensmtpd_stop() {
-  [[ -n $opensmtpd_pid ]] || return 0
-  kill -TERM "$opensmtpd_pid" 2>/dev/null
-  wait "$opensmtpd_pid" 2>/dev/null || true
+  mta_daemon_stop opensmtpd "$opensmtpd_pid"
   opensmtpd_pid=""
-  mta_ns_stop opensmtpd
 }
 
 opensmtpd_log() {

@@ -203,6 +203,32 @@ TEST(CliPostfix, JournalOfAnotherMessageWithTheSameQueueIdCountsForNothing) {
   EXPECT_TRUE(round_trips(other, calls[2].message, keys().bob_client));
 }
 
+// The per-recipient template of gpgseal: Alice's keyring holds her key,
+// Bob's is empty, so only Alice's copy is encrypted.
+TEST(CliPostfix, KeyringTemplateIsExpandedForEachRecipient) {
+  sendmail_stub sendmail;
+  scratch_dir state;
+  scratch_dir rings;
+  test_keyring alice_ring;
+  alice_ring.import(keys().alice_client.export_public("alice@example.org"));
+  scratch_dir bob_ring;
+  fs::create_directory(rings / "example.org");
+  fs::create_directory_symlink(alice_ring.home(), rings / "example.org/alice");
+  fs::create_directory_symlink(bob_ring.path(), rings / "example.org/bob");
+  std::vector<std::string> args =
+      args_for({"alice@example.org", "bob@example.org"}, state.path(), sendmail);
+  args[1] = rings / "%d/%n";
+  const std::string input = plain_message();
+  process_result r = run_postfix(args, input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto calls = sendmail.queued();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].args, sendmail_args({"alice@example.org"}));
+  EXPECT_TRUE(round_trips(input, calls[0].message, keys().alice_client));
+  EXPECT_EQ(calls[1].args, sendmail_args({"bob@example.org"}));
+  EXPECT_EQ(calls[1].message, input);
+}
+
 TEST(CliPostfix, RecipientOutsideTheLocalDomainsIsNotEncrypted) {
   sendmail_stub sendmail;
   scratch_dir state;

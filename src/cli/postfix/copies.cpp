@@ -1,11 +1,10 @@
 #include "cli/postfix/copies.hpp"
 
-#include <sysexits.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
+#include "cli/common/exit_status.hpp"
 #include "cli/common/explain.hpp"
 
 namespace gpgseal::cli::postfix {
@@ -36,7 +35,7 @@ filter_outcome seal_for(const spooled_message& message, const std::string& recip
     filter_outcome stuck = outcome;
     stuck.detail = explain(outcome, options, settings);
     log.outcome(stuck, {recipient});
-    std::_Exit(EX_TEMPFAIL);
+    std::_Exit(exit_status(ending::tempfail));
   };
   rewind(message.file.get());
   filter_outcome outcome =

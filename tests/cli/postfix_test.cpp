@@ -332,6 +332,18 @@ TEST(CliPostfix, SharedKeyringWritableByGroupDefers) {
   expect_deferred_with_nothing_queued(run_postfix(args, plain_message()), sendmail, ring.path());
 }
 
+// With a template, a recipient without a keyring directory is an error, not
+// a missing key: under the default --on-error fail the delivery waits.
+TEST(CliPostfix, MissingTemplateDirectoryDefers) {
+  sendmail_stub sendmail;
+  scratch_dir state;
+  scratch_dir rings;
+  std::vector<std::string> args = args_for({"alice@example.org"}, state.path(), sendmail);
+  args[1] = rings / "%d/%n";
+  expect_deferred_with_nothing_queued(run_postfix(args, plain_message()), sendmail,
+                                      rings / "example.org/alice");
+}
+
 TEST(CliPostfix, StateDirWritableByOthersDefers) {
   sendmail_stub sendmail;
   scratch_dir state;

@@ -45,9 +45,10 @@ import subprocess
 import sys
 from typing import Optional
 
-# Exim's appendfile adds Envelope-to and Delivery-date too.
+# Exim's appendfile adds Envelope-to and Delivery-date too; Postfix's
+# local(8) and virtual(8) X-Original-To.
 DELIVERY_FIELDS = {b"return-path", b"delivered-to", b"received",
-                   b"envelope-to", b"delivery-date"}
+                   b"envelope-to", b"delivery-date", b"x-original-to"}
 GPG_TIMEOUT_SECONDS = 60
 
 

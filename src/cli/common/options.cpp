@@ -44,11 +44,12 @@ void add_encryption_options(po::options_description& options) {
       "encrypt with OpenPGP, or with S/MIME");
 }
 
-void add_delivery_policy(po::options_description& options) {
+void add_delivery_policy(po::options_description& options, on_failure on_error) {
+  const char* on_error_default = on_error == on_failure::fail ? "fail" : "pass";
   options.add_options()(
       "on-missing-key", text_value()->value_name("pass|fail")->default_value("pass"),
       "no usable key: pass the message through unchanged, or fail (exit 75, no output)")(
-      "on-error", text_value()->value_name("pass|fail")->default_value("pass"),
+      "on-error", text_value()->value_name("pass|fail")->default_value(on_error_default),
       "any error: pass the message through unchanged, or fail (exit 75, no output)")(
       "on-missing-keyring", text_value()->value_name("pass|fail|error")->default_value("error"),
       "the keyring directory does not exist (the user has not opted in): pass the message "
@@ -250,7 +251,7 @@ po::options_description command_line::visible() const {
                                                               "print the version and exit");
   if (groups_ & keyring_options) add_keyring_options(options);
   if (groups_ & encryption_options) add_encryption_options(options);
-  if (groups_ & delivery_policy) add_delivery_policy(options);
+  if (groups_ & delivery_policy) add_delivery_policy(options, on_error_default_);
   if (groups_ & limit_options) add_limit_options(options, (groups_ & delivery_policy) != 0);
   if (groups_ & domain_option) add_domain_option(options);
   if (groups_ & logging_options) add_logging_options(options);

@@ -64,6 +64,9 @@ class command_line {
   po::options_description& own_options() noexcept { return own_; }
   // A positional argument: `max_count` -1 takes all that remain.
   void add_positional(const char* name, int max_count);
+  // The default of --on-error (pass unless set): an MTA that can defer
+  // prefers fail.
+  void set_on_error_default(on_failure value) noexcept { on_error_default_ = value; }
 
   // Parses and validates the shared options; the front-end reads its own
   // from `vm`. Throws usage_error.
@@ -76,6 +79,7 @@ class command_line {
 
   std::string program_;
   unsigned groups_;
+  on_failure on_error_default_ = on_failure::pass;
   po::options_description own_;
   po::options_description hidden_;
   po::positional_options_description positional_;

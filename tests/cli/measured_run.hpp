@@ -204,8 +204,10 @@ inline std::string contents(int fd) {
   return text;
 }
 
-// Reaps `pid`, sampling its VmHWM once it runs `program` (before the exec it
-// is a copy of the test) and calling `while_running` every 2 ms meanwhile.
+// Reaps `pid`, sampling its VmHWM and calling `while_running` every 2 ms once
+// it runs `program`. Before the exec it is a copy of the test, holding the
+// test's own files (its log under ctest or a redirect): a watch that looked
+// then saw them as gpgseal's.
 inline int wait_sampling(pid_t pid, const std::string& program, long& peak_rss_kib,
                          const std::function<void(pid_t, std::uint64_t)>& while_running,
                          const std::atomic<std::uint64_t>& written) {
@@ -216,8 +218,8 @@ inline int wait_sampling(pid_t pid, const std::string& program, long& peak_rss_k
     if (done != 0) continue;
     if (cmdline_of(pid).rfind(program, 0) == 0) {
       peak_rss_kib = std::max(peak_rss_kib, peak_rss_kib_of(pid));
+      if (while_running) while_running(pid, written.load());
     }
-    if (while_running) while_running(pid, written.load());
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }

@@ -12,12 +12,12 @@
 #include "core/base/fd_io.hpp"
 #include "core/base/library_init.hpp"
 #include "core/base/spool.hpp"
+#include "core/cms/keybox.hpp"
+#include "core/cms/sealing.hpp"
 #include "core/mime/detect.hpp"
 #include "core/mime/header_scan.hpp"
 #include "core/mime/inline_pgp.hpp"
 #include "core/mime/payload.hpp"
-#include "core/cms/keybox.hpp"
-#include "core/cms/sealing.hpp"
 #include "core/mime/pgp_mime_writer.hpp"
 #include "core/mime/smime_writer.hpp"
 #include "core/openpgp/sealing.hpp"
@@ -85,7 +85,8 @@ sealed_file seal_into_temp(const seal_settings& settings,
 }
 
 sealed_file compose_pgp_mime(int spool_fd, const message_layout& layout,
-                             const seal_settings& settings, const detail::encrypt_function& encrypt) {
+                             const seal_settings& settings,
+                             const detail::encrypt_function& encrypt) {
   return seal_into_temp(settings, [&](fd_writer& writer) {
     pgp_mime_writer mime(writer, spool_fd, layout, make_boundary());
     mime.write_head();
@@ -181,10 +182,10 @@ sealed_message seal(const spooled_input& spool, const seal_settings& settings,
       });
   if (chosen.keys.no_keyring) return {by_missing_keyring(policy, chosen.keys), {}, 0};
   if (!chosen.keys.sealed) {
-    return {by_policy(policy.on_missing_key, pass_reason::no_key, chosen.keys.missing,
-                      std::nullopt),
-            {},
-            0};
+    return {
+        by_policy(policy.on_missing_key, pass_reason::no_key, chosen.keys.missing, std::nullopt),
+        {},
+        0};
   }
   sealed_message result{{}, std::move(sealed.file), sealed.size};
   result.outcome.action = filter_action::encrypted;
@@ -226,8 +227,8 @@ sealed_message seal_within_limits(const spooled_input& spool, const seal_setting
   if (policy.max_size > 0 && spool.size > policy.max_size) {
     return failed(pass_reason::too_large,
                   "message of " + std::to_string(spool.size) +
-                      " bytes is larger than the size limit of " +
-                      std::to_string(policy.max_size) + " bytes",
+                      " bytes is larger than the size limit of " + std::to_string(policy.max_size) +
+                      " bytes",
                   error_kind::data);
   }
   sealed_message sealed;
@@ -282,8 +283,7 @@ filter_outcome run_filter(int in_fd, int out_fd, const seal_settings& settings,
   deadline_watchdog watchdog(policy.timeout);
   std::atomic<bool> output_claimed{false};
   spooled_input spool = spool_input(in_fd, settings.temp_dir);
-  watchdog.set_last_resort(
-      [&] { abandon(spool, out_fd, policy, on_abandoned, output_claimed); });
+  watchdog.set_last_resort([&] { abandon(spool, out_fd, policy, on_abandoned, output_claimed); });
   if (!spool.complete) return handle_unspooled(spool, in_fd, out_fd, policy);
   if (spool.size == 0) {
     // Whatever the policy: an empty message is no message, and exiting 0

@@ -39,7 +39,7 @@ struct filter_outcome {
   std::string detail;                     // human-readable why, never message content
   std::optional<error_kind> error;        // set when reason == error
   std::vector<std::string> fingerprints;  // the keys used
-  bool smime = false;  // sealed as S/MIME, to the certificates in `fingerprints`
+  bool smime = false;                     // sealed as S/MIME, to the certificates in `fingerprints`
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
 };

@@ -24,9 +24,9 @@ enum class on_missing_keyring {
 struct failure_policy {
   on_failure on_missing_key = on_failure::pass;  // an address has no usable key
   on_missing_keyring missing_keyring = on_missing_keyring::error;
-  on_failure on_error = on_failure::pass;        // anything else went wrong
-  std::chrono::milliseconds timeout{0};          // for the whole run; 0: none
-  std::uint64_t max_size = 0;                    // larger messages are errors; 0: no limit
+  on_failure on_error = on_failure::pass;  // anything else went wrong
+  std::chrono::milliseconds timeout{0};    // for the whole run; 0: none
+  std::uint64_t max_size = 0;              // larger messages are errors; 0: no limit
 };
 
 }  // namespace gpgseal

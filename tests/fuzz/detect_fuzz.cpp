@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string>
 
+#include "core/base/library_init.hpp"
 #include "core/mime/detect.hpp"
 #include "core/mime/header_scan.hpp"
-#include "core/base/library_init.hpp"
 #include "fuzz/fuzz_support.hpp"
 #include "support/run_core.hpp"
 

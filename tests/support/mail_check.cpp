@@ -59,11 +59,10 @@ std::vector<std::string> without_added(std::vector<std::string> fields, bool inp
     return false;
   };
   // Every Content-* field outside is one gpgseal added: the originals move inside.
-  fields.erase(std::remove_if(fields.begin(), fields.end(),
-                              [](const std::string& f) {
-                                return field_name(f).rfind("content-", 0) == 0;
-                              }),
-               fields.end());
+  fields.erase(
+      std::remove_if(fields.begin(), fields.end(),
+                     [](const std::string& f) { return field_name(f).rfind("content-", 0) == 0; }),
+      fields.end());
   drop_last("x-gpgit-executed");
   if (!input_had_version) drop_last("mime-version");
   return fields;

@@ -34,9 +34,11 @@ std::string temp_file_with(const std::string& dir, const std::string& bytes) {
   auto result = ::testing::AssertionSuccess();
   GMimeObject* top = g_mime_message_get_mime_part(message);
   GMimeContentType* type = top ? g_mime_object_get_content_type(top) : nullptr;
-  const char* smime_type = top ? g_mime_object_get_content_type_parameter(top, "smime-type") : nullptr;
+  const char* smime_type =
+      top ? g_mime_object_get_content_type_parameter(top, "smime-type") : nullptr;
   const char* name = top ? g_mime_object_get_content_type_parameter(top, "name") : nullptr;
-  if (!type || !g_mime_content_type_is_type(type, "application", "pkcs7-mime") || !GMIME_IS_PART(top)) {
+  if (!type || !g_mime_content_type_is_type(type, "application", "pkcs7-mime") ||
+      !GMIME_IS_PART(top)) {
     result = ::testing::AssertionFailure() << "top level is not application/pkcs7-mime";
   } else if (!smime_type || std::string(smime_type) != "enveloped-data" || !name ||
              std::string(name) != "smime.p7m") {
@@ -111,7 +113,8 @@ std::string openssl_decrypt(const std::string& der, const std::string& name) {
   const std::string key = test_certs_dir() + "/" + name;
   auto result = run_process({"openssl", "cms", "-decrypt", "-inform", "DER", "-in", path, "-inkey",
                              key + ".key", "-recip", key + ".pem"});
-  auto printed = run_process({"openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", path});
+  auto printed =
+      run_process({"openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", path});
   remove_tree(dir);
   if (result.exit_code != 0) throw std::runtime_error("openssl cms -decrypt: " + result.err);
   if (printed.out.find("aes-256-cbc") == std::string::npos) {

@@ -31,8 +31,8 @@ std::string explain(const filter_outcome& outcome, const shared_options& options
                     const seal_settings& settings) {
   switch (outcome.reason) {
     case pass_reason::too_large:
-      return "message of " + std::to_string(outcome.bytes_in) + " bytes is larger than --max-size " +
-             std::to_string(options.max_size);
+      return "message of " + std::to_string(outcome.bytes_in) +
+             " bytes is larger than --max-size " + std::to_string(options.max_size);
     case pass_reason::timed_out:
       return "gave up at the --timeout of " + seconds_text(options.timeout_seconds) +
              " and stopped gpg; message not encrypted";

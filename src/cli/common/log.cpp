@@ -1,7 +1,6 @@
 #include "cli/common/log.hpp"
 
 #include <syslog.h>
-
 #include <unistd.h>
 
 #include <fstream>
@@ -26,8 +25,9 @@ std::string joined_keys(const std::vector<std::string>& fingerprints) {
 std::string verdict(const filter_outcome& outcome) {
   switch (outcome.action) {
     case filter_action::encrypted:
-      return outcome.smime ? "encrypted with S/MIME to certificate " + joined_keys(outcome.fingerprints)
-                           : "encrypted to " + joined_keys(outcome.fingerprints);
+      return outcome.smime
+                 ? "encrypted with S/MIME to certificate " + joined_keys(outcome.fingerprints)
+                 : "encrypted to " + joined_keys(outcome.fingerprints);
     case filter_action::passed_through:
       return outcome.reason == pass_reason::already_encrypted
                  ? "passed through: " + outcome.detail

@@ -73,7 +73,7 @@ void add_logging_options(po::options_description& options) {
       "the line per message: syslog, stderr (syslog and stderr), dovecot (syslog, and stderr "
       "at the right level in Dovecot's log under LMTP) or none; errors always go to stderr "
       "and syslog")("syslog-facility", text_value()->value_name("NAME")->default_value("mail"),
-                              "mail, user, daemon or local0..local7");
+                    "mail, user, daemon or local0..local7");
 }
 
 void add_domain_option(po::options_description& options) {

@@ -20,9 +20,9 @@ std::optional<unix_account> account_of_uid(uid_t uid) {
 
 void become(const unix_account& account) {
   auto refuse = [&](const std::string& what) {
-    throw system_error("cannot run as " + account.name + " (uid " + std::to_string(account.uid) +
-                           "): " + what,
-                       errno);
+    throw system_error(
+        "cannot run as " + account.name + " (uid " + std::to_string(account.uid) + "): " + what,
+        errno);
   };
   if (account.uid == 0) {
     errno = EPERM;

@@ -38,8 +38,8 @@ void drain_stdin_unless_terminal() {
 }
 
 command_line gpgseal_command_line() {
-  command_line cl(program, keyring_options | domain_option | encryption_options |
-                               delivery_policy | limit_options | logging_options | gpgit_options);
+  command_line cl(program, keyring_options | domain_option | encryption_options | delivery_policy |
+                               limit_options | logging_options | gpgit_options);
   cl.add_positional("address", -1);
   return cl;
 }

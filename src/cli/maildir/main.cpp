@@ -20,13 +20,13 @@
 #include <thread>
 #include <vector>
 
+#include "cli/common/environment.hpp"
 #include "cli/common/exit_status.hpp"
 #include "cli/common/explain.hpp"
-#include "cli/common/environment.hpp"
+#include "cli/common/maildir_console.hpp"
 #include "cli/common/options.hpp"
 #include "cli/common/privileges.hpp"
 #include "cli/common/usage.hpp"
-#include "cli/common/maildir_console.hpp"
 #include "cli/maildir/when.hpp"
 #include "core/maildir.hpp"
 #include "gpgseal/version.hpp"

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "cli/common/exit_status.hpp"
+#include "cli/common/maildir_console.hpp"
 #include "cli/common/options.hpp"
 #include "cli/common/usage.hpp"
-#include "cli/common/maildir_console.hpp"
 #include "cli/server/tasks.hpp"
 #include "cli/server/users.hpp"
 #include "gpgseal/version.hpp"
@@ -80,7 +80,8 @@ void print_help(const command_line& cl) {
 
 // The users named on the command line, by login or address; every name must
 // be one of them.
-std::vector<mail_user> only(const std::vector<mail_user>& all, const std::vector<std::string>& names) {
+std::vector<mail_user> only(const std::vector<mail_user>& all,
+                            const std::vector<std::string>& names) {
   std::vector<mail_user> chosen;
   for (const auto& name : names) {
     auto found = std::find_if(all.begin(), all.end(), [&](const mail_user& u) {
@@ -115,7 +116,8 @@ server_command parse_command(const command_line& cl, int argc, char** argv) {
     if (command.shared.domain.empty()) throw usage_error("system users need --domain");
     command.users = system_users(command.shared.domain, vm["min-uid"].as<unsigned>());
   }
-  if (vm.count("user")) command.users = only(command.users, vm["user"].as<std::vector<std::string>>());
+  if (vm.count("user"))
+    command.users = only(command.users, vm["user"].as<std::vector<std::string>>());
   return command;
 }
 

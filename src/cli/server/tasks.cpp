@@ -9,8 +9,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli/common/privileges.hpp"
 #include "cli/common/maildir_console.hpp"
+#include "cli/common/privileges.hpp"
 #include "core/error.hpp"
 #include "core/key_status.hpp"
 #include "core/maildir.hpp"
@@ -41,8 +41,7 @@ std::string utc_date(std::int64_t seconds) {
 }
 
 // "0xFPR, expires 2026-12-05 (in 1 day)"; sets `soon` if within the warning.
-std::string key_text(const key_status_key& key, std::int64_t now, unsigned warn_days,
-                     bool& soon) {
+std::string key_text(const key_status_key& key, std::int64_t now, unsigned warn_days, bool& soon) {
   std::string text = "0x" + key.fingerprint;
   if (key.expires == 0) return text + ", does not expire";
   std::int64_t days = (key.expires - now) / day;
@@ -169,10 +168,9 @@ user_tally failed_tally(const mail_user& user, const std::string& why) {
 
 void write_tally(int fd, const user_tally& t) {
   std::string line = std::to_string(static_cast<int>(t.outcome)) + " " + std::to_string(t.seen) +
-                     " " + std::to_string(t.encrypted) + " " +
-                     std::to_string(t.already_encrypted) + " " + std::to_string(t.changed) + " " +
-                     std::to_string(t.failed) + " " + std::to_string(t.would_encrypt) + " " +
-                     (t.stopped ? "1" : "0") + "\n";
+                     " " + std::to_string(t.encrypted) + " " + std::to_string(t.already_encrypted) +
+                     " " + std::to_string(t.changed) + " " + std::to_string(t.failed) + " " +
+                     std::to_string(t.would_encrypt) + " " + (t.stopped ? "1" : "0") + "\n";
   const char* p = line.data();
   std::size_t left = line.size();
   while (left > 0) {
@@ -209,10 +207,18 @@ user_tally read_tally(int fd, const mail_user& user) {
 void run_tally::add(const user_tally& user) {
   ++users;
   switch (user.outcome) {
-    case user_outcome::done: ++done; break;
-    case user_outcome::skipped: ++skipped; break;
-    case user_outcome::attention: ++attention; break;
-    case user_outcome::failed: ++failed_users; break;
+    case user_outcome::done:
+      ++done;
+      break;
+    case user_outcome::skipped:
+      ++skipped;
+      break;
+    case user_outcome::attention:
+      ++attention;
+      break;
+    case user_outcome::failed:
+      ++failed_users;
+      break;
   }
   messages.seen += user.seen;
   messages.encrypted += user.encrypted;
@@ -229,8 +235,8 @@ void print_summary(std::ostream& out, const server_command& command, const run_t
         << ", need attention: " << t.attention << ", failed: " << t.failed_users << "\n";
     return;
   }
-  out << "users: " << t.users << "; done: " << t.done << ", skipped (no keyring or key): "
-      << t.skipped << ", failed: " << t.failed_users << "\n"
+  out << "users: " << t.users << "; done: " << t.done
+      << ", skipped (no keyring or key): " << t.skipped << ", failed: " << t.failed_users << "\n"
       << "messages: " << t.messages.seen << " seen, "
       << (command.dry_run ? t.messages.would_encrypt : t.messages.encrypted)
       << (command.dry_run ? " would be encrypted, " : " encrypted, ")

@@ -38,11 +38,12 @@ using namespace gpgseal::cli;
 using namespace gpgseal::smtpd;
 
 constexpr const char* program = "gpgseal-smtpd";
-constexpr const char* tempfail_reply = "reject|451 4.3.0 message not accepted for now, try again later";
+constexpr const char* tempfail_reply =
+    "reject|451 4.3.0 message not accepted for now, try again later";
 
 command_line smtpd_command_line() {
-  command_line cl(program, keyring_options | encryption_options | delivery_policy |
-                               limit_options | logging_options);
+  command_line cl(program, keyring_options | encryption_options | delivery_policy | limit_options |
+                               logging_options);
   cl.own_options().add_options()(
       "local-domain", po::value<std::vector<std::string>>()->value_name("DOMAIN"),
       "seal only messages whose recipients are all in DOMAIN (repeatable; default: any)");
@@ -50,11 +51,12 @@ command_line smtpd_command_line() {
 }
 
 void print_help(const command_line& cl) {
-  std::cout << "Usage: gpgseal-smtpd [OPTIONS]\n"
-               "An OpenSMTPD filter (smtpd.conf: filter \"gpgseal\" proc-exec \"gpgseal-smtpd ...\").\n"
-               "Encrypts each message received over SMTP once, to the OpenPGP keys of all its\n"
-               "recipients, as PGP/MIME (RFC 3156). If a recipient has no usable key, or is\n"
-               "outside the --local-domain list, the message goes on unchanged to all.\n\n";
+  std::cout
+      << "Usage: gpgseal-smtpd [OPTIONS]\n"
+         "An OpenSMTPD filter (smtpd.conf: filter \"gpgseal\" proc-exec \"gpgseal-smtpd ...\").\n"
+         "Encrypts each message received over SMTP once, to the OpenPGP keys of all its\n"
+         "recipients, as PGP/MIME (RFC 3156). If a recipient has no usable key, or is\n"
+         "outside the --local-domain list, the message goes on unchanged to all.\n\n";
   cl.print_options(std::cout);
   std::cout << "\nWith --on-missing-key fail or --on-error fail, such a message is refused\n"
                "with 451 at the end of DATA and the sender retries it.\n";
@@ -70,7 +72,9 @@ class filter_state {
   const shared_options& options() const { return options_; }
   const std::vector<std::string>& domains() const { return domains_; }
 
-  void open_session(const std::string& s) { with_lock([&] { live_.insert(s); }); }
+  void open_session(const std::string& s) {
+    with_lock([&] { live_.insert(s); });
+  }
   void close_session(const std::string& s) {
     with_lock([&] {
       live_.erase(s);
@@ -92,7 +96,9 @@ class filter_state {
     verdicts_.erase(it);
     return reply;
   }
-  void worker_started() { with_lock([&] { ++workers_; }); }
+  void worker_started() {
+    with_lock([&] { ++workers_; });
+  }
   void worker_done() {
     with_lock([&] { --workers_; });
     idle_.notify_all();
@@ -250,8 +256,8 @@ bool handshake(reader& in, filter_state& state, message_log& log) {
     protocol_line p = parse_line(line);
     if (p.type == line_type::config && p.key == "ready") {
       std::string lines;
-      for (const char* event : {"link-connect", "link-disconnect", "tx-begin", "tx-rcpt",
-                                "tx-reset", "tx-rollback"}) {
+      for (const char* event :
+           {"link-connect", "link-disconnect", "tx-begin", "tx-rcpt", "tx-reset", "tx-rollback"}) {
         lines += std::string("register|report|smtp-in|") + event + "\n";
       }
       lines += "register|filter|smtp-in|data-line\n";
@@ -281,8 +287,9 @@ int serve(filter_state& state) {
     } else if (p.type == line_type::config) {
       continue;
     } else if (p.version != protocol_version) {
-      note(log, noted, "protocol version " + std::string(p.version) + ", expected " +
-                           std::string(protocol_version) + "; going on");
+      note(log, noted,
+           "protocol version " + std::string(p.version) + ", expected " +
+               std::string(protocol_version) + "; going on");
     }
     if (p.type == line_type::report) handle_report(state, table, p, log, noted);
     if (p.type == line_type::filter) handle_filter(state, table, p, log, noted);

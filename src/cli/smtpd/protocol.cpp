@@ -79,15 +79,13 @@ protocol_line parse_line(std::string_view line) {
   return out;
 }
 
-std::string result_line(std::string_view session, std::string_view token,
-                        std::string_view result) {
+std::string result_line(std::string_view session, std::string_view token, std::string_view result) {
   std::string s = "filter-result|";
   s.append(session).append("|").append(token).append("|").append(result).append("\n");
   return s;
 }
 
-std::string dataline_line(std::string_view session, std::string_view token,
-                          std::string_view line) {
+std::string dataline_line(std::string_view session, std::string_view token, std::string_view line) {
   std::string s = "filter-dataline|";
   s.reserve(s.size() + session.size() + token.size() + line.size() + 3);
   s.append(session).append("|").append(token).append("|").append(line).append("\n");

@@ -34,9 +34,12 @@ std::string template_parts(const std::string& pattern) {
 std::string part_of(const std::string& address, char part) {
   auto at = address.rfind('@');
   switch (part) {
-    case 'n': return address.substr(0, at);
-    case 'd': return domain_of(address);
-    default: return address;
+    case 'n':
+      return address.substr(0, at);
+    case 'd':
+      return domain_of(address);
+    default:
+      return address;
   }
 }
 
@@ -58,8 +61,7 @@ recipient_verdict check_recipients(const std::vector<std::string>& recipients,
       for (const auto& r : recipients) {
         if (part_of(r, part) != part_of(recipients.front(), part)) {
           return {false, "<" + recipients.front() + "> and <" + r +
-                             "> have separate keyrings (--gnupghome " + *options.gnupg_home +
-                             ")"};
+                             "> have separate keyrings (--gnupghome " + *options.gnupg_home + ")"};
         }
       }
     }

@@ -29,8 +29,8 @@ bool stream_back_impl(responder& out, int fd, std::string_view session, std::str
   std::string pending;  // the start of a line not yet ended
   std::string answers;
   std::string block(chunk_size, '\0');
-  const std::string prefix = "filter-dataline|" + std::string(session) + "|" +
-                             std::string(token) + "|";
+  const std::string prefix =
+      "filter-dataline|" + std::string(session) + "|" + std::string(token) + "|";
   auto add_line = [&](std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     answers.append(prefix);

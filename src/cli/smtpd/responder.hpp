@@ -39,8 +39,8 @@ template <typename still_wanted_fn>
 bool stream_back(responder& out, int fd, std::string_view session, std::string_view token,
                  still_wanted_fn still_wanted) {
   return stream_back_impl(
-      out, fd, session, token,
-      [](void* c) { return (*static_cast<still_wanted_fn*>(c))(); }, &still_wanted);
+      out, fd, session, token, [](void* c) { return (*static_cast<still_wanted_fn*>(c))(); },
+      &still_wanted);
 }
 
 }  // namespace gpgseal::smtpd

@@ -30,8 +30,9 @@ bool session_table::spooling(std::string_view session) const {
 }
 
 std::size_t session_table::in_data() const noexcept {
-  return static_cast<std::size_t>(std::count_if(
-      sessions_.begin(), sessions_.end(), [](const auto& s) { return s.second.spool.has_value(); }));
+  return static_cast<std::size_t>(
+      std::count_if(sessions_.begin(), sessions_.end(),
+                    [](const auto& s) { return s.second.spool.has_value(); }));
 }
 
 void session_table::connect(std::string_view session) { at(session) = entry{}; }

@@ -25,12 +25,14 @@ std::optional<std::string> certificate_problem(gpgme_key_t cert) {
     return "expired " + utc_date(key ? key->expires : 0);
   }
   if (!key || !key->can_encrypt) {
-    return std::string("not for encryption (key usage, or a key type this gpgsm cannot encrypt to)");
+    return std::string(
+        "not for encryption (key usage, or a key type this gpgsm cannot encrypt to)");
   }
   if (cert->disabled) return std::string("disabled");
   if (cert->invalid || key->invalid) {
-    return std::string("its chain is not valid here (root not trusted in trustlist.txt, or an "
-                       "issuer missing)");
+    return std::string(
+        "its chain is not valid here (root not trusted in trustlist.txt, or an "
+        "issuer missing)");
   }
   return std::nullopt;
 }
@@ -63,8 +65,7 @@ std::string fingerprint_of(gpgme_key_t cert) {
 void go_offline(gpgme_ctx_t ctx) {
   gpgme_keylist_mode_t mode = gpgme_get_keylist_mode(ctx);
   check(gpgme_set_keylist_mode(ctx, GPGME_KEYLIST_MODE_LOCAL), "cannot set key list mode");
-  gpgme_error_t err =
-      gpgme_op_keylist_start(ctx, "0x0000000000000000000000000000000000000000", 0);
+  gpgme_error_t err = gpgme_op_keylist_start(ctx, "0x0000000000000000000000000000000000000000", 0);
   while (!err) {
     gpgme_key_t none = nullptr;
     err = gpgme_op_keylist_next(ctx, &none);

@@ -1,5 +1,3 @@
-#include "core/maildir.hpp"
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,9 +6,10 @@
 #include <thread>
 #include <vector>
 
-#include "core/error.hpp"
 #include "core/base/fd_io.hpp"
 #include "core/base/library_init.hpp"
+#include "core/error.hpp"
+#include "core/maildir.hpp"
 #include "core/maildir/leftovers.hpp"
 #include "core/maildir/message.hpp"
 

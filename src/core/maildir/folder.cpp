@@ -107,7 +107,8 @@ std::vector<std::string> find_maildir_folders(const std::string& root, bool recu
   unique_fd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd && (errno == ENOENT || errno == ENOTDIR)) {
     // Most likely a mistyped argument, not an I/O failure.
-    throw error(error_kind::bad_target, "cannot open the Maildir " + root + ": " + std::strerror(errno));
+    throw error(error_kind::bad_target,
+                "cannot open the Maildir " + root + ": " + std::strerror(errno));
   }
   if (!root_fd) throw system_error("cannot open the Maildir " + root, errno);
   if (!has_cur_and_new(root_fd.get())) {

@@ -10,11 +10,11 @@
 #include <optional>
 #include <string>
 
-#include "core/mime/detect.hpp"
 #include "core/error.hpp"
-#include "core/mime/header_scan.hpp"
 #include "core/maildir/name.hpp"
 #include "core/maildir/replace.hpp"
+#include "core/mime/detect.hpp"
+#include "core/mime/header_scan.hpp"
 #include "core/mime/pgp_mime_writer.hpp"
 
 namespace gpgseal::detail {
@@ -85,8 +85,7 @@ bool is_encrypted_copy_of(const member& encrypted, const member& plain) {
   // gpgseal writes PGP/MIME, or S/MIME for a user with a certificate only.
   const bool ours =
       encrypted.found == protection::pgp_mime || encrypted.found == protection::smime_enveloped;
-  return ours && encrypted.complete &&
-         envelope_of(encrypted) == envelope_of(plain) &&
+  return ours && encrypted.complete && envelope_of(encrypted) == envelope_of(plain) &&
          staying_fields(encrypted) == expected_outer_fields(plain);
 }
 

@@ -9,8 +9,8 @@
 
 #include <vector>
 
-#include "core/maildir/folder.hpp"
 #include "core/maildir.hpp"
+#include "core/maildir/folder.hpp"
 
 namespace gpgseal::detail {
 

@@ -10,9 +10,9 @@
 #include <optional>
 
 #include "core/filter.hpp"
+#include "core/maildir.hpp"
 #include "core/maildir/folder.hpp"
 #include "core/maildir/replace.hpp"
-#include "core/maildir.hpp"
 
 namespace gpgseal::detail {
 

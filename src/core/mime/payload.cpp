@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/error.hpp"
 #include "core/base/fd_io.hpp"
+#include "core/error.hpp"
 
 namespace gpgseal {
 

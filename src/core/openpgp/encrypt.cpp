@@ -134,8 +134,8 @@ void encrypt_stream(gpgme_ctx_t ctx, const std::vector<recipient_key>& keys, byt
   if (b.failure) std::rethrow_exception(b.failure);
   if (err) {
     std::string refused = invalid_recipients(ctx);
-    std::string message =
-        engine_name(ctx) + " failed to encrypt to " + key_list(keys) + ": " + gpg_error_text(err) + refused;
+    std::string message = engine_name(ctx) + " failed to encrypt to " + key_list(keys) + ": " +
+                          gpg_error_text(err) + refused;
     if (!refused.empty()) throw key_refused(message);
     throw error(error_kind::unavailable, message);
   }

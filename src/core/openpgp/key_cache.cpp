@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "core/base/address.hpp"
-#include "core/error.hpp"
 #include "core/base/fd_io.hpp"
+#include "core/error.hpp"
 
 namespace gpgseal {
 
@@ -28,8 +28,8 @@ constexpr std::size_t max_addresses = 64;
 // gpg 2.2 and of keyboxd, the trust database (the "disabled" flag lives
 // there), and the option files (which can name more keyrings).
 constexpr std::array<const char*, 8> watched_files = {
-    "pubring.kbx", "pubring.gpg", "public-keys.d/pubring.db",
-    "trustdb.gpg", "gpg.conf",    "common.conf",
+    "pubring.kbx", "pubring.gpg", "public-keys.d/pubring.db", "trustdb.gpg", "gpg.conf",
+    "common.conf",
     // gpgsm's: the roots it trusts, and its options (S/MIME).
     "trustlist.txt", "gpgsm.conf"};
 

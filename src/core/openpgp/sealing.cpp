@@ -84,12 +84,11 @@ openpgp_result compose_for_chosen_keys(gpgme_ctx_t ctx, const std::string& home,
 
 namespace {
 
-const key_source openpgp_keys{
-    select_keys,
-    [](const key_selection& selection, const std::string& home) {
-      return selection.describe_missing(home);
-    },
-    key_cache_file_name};
+const key_source openpgp_keys{select_keys,
+                              [](const key_selection& selection, const std::string& home) {
+                                return selection.describe_missing(home);
+                              },
+                              key_cache_file_name};
 
 }  // namespace
 
@@ -110,8 +109,8 @@ openpgp_result seal_to_openpgp_keys(const seal_settings& settings, deadline_watc
   check_keyring_directory(home);
   if (!has_public_keyring(home)) {
     // gpg would create an empty keyring file in the user's directory.
-    return missing("no usable encryption key for " + bracketed(settings.addresses) + " in " +
-                   home + " (it holds no public keyring)");
+    return missing("no usable encryption key for " + bracketed(settings.addresses) + " in " + home +
+                   " (it holds no public keyring)");
   }
   auto ctx = make_gpg_context(home, settings.engine_default_home);
   deadline_cancel_scope cancel_at_deadline(watchdog, [c = ctx.get()] { gpgme_cancel_async(c); });

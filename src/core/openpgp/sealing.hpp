@@ -5,11 +5,11 @@
 // second protocol (CMS) can stand beside this one behind the same face.
 #pragma once
 
+#include <gpgme.h>
+
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <gpgme.h>
 
 #include "core/base/byte_stream.hpp"
 #include "core/base/deadline.hpp"
@@ -27,8 +27,8 @@ using encrypt_function = std::function<void(byte_source& plaintext, byte_sink& c
 using compose_function = std::function<void(const encrypt_function& encrypt)>;
 
 struct openpgp_result {
-  bool sealed = false;  // `compose` ran to the end, to a complete choice of keys
-  std::string missing;  // when not sealed: which address has no usable key, and why
+  bool sealed = false;      // `compose` ran to the end, to a complete choice of keys
+  std::string missing;      // when not sealed: which address has no usable key, and why
   bool no_keyring = false;  // when not sealed: the keyring directory does not exist
   std::string keyring;      // that directory, when no_keyring
   std::vector<std::string> fingerprints;  // when sealed: the keys used

@@ -144,8 +144,8 @@ TEST(Smime, ExpiredCertificateIsNoKey) {
   test::smime_keyring ring;
   ring.import_cert("bob@example.org", "bob-ca");  // the CA and its trust
   ring.import_raw("alice-expired");
-  expect_no_key(ring, "certificate 0x" + test::cert_fingerprint("alice-expired") +
-                          " expired 2020-01-02");
+  expect_no_key(ring,
+                "certificate 0x" + test::cert_fingerprint("alice-expired") + " expired 2020-01-02");
 }
 
 TEST(Smime, LookAlikeAddressIsNoKey) {
@@ -158,8 +158,8 @@ TEST(Smime, SigningOnlyCertificateIsNoKey) {
   test::smime_keyring ring;
   ring.import_cert("bob@example.org", "bob-ca");
   ring.import_raw("alice-signonly");
-  expect_no_key(ring, "certificate 0x" + test::cert_fingerprint("alice-signonly") +
-                          " not for encryption");
+  expect_no_key(
+      ring, "certificate 0x" + test::cert_fingerprint("alice-signonly") + " not for encryption");
 }
 
 TEST(Smime, CertificateWithoutATrustedRootIsNoKey) {

@@ -1,11 +1,12 @@
 // gpgseal-smtpd's protocol parser and session table (src/cli/smtpd), fed the
 // lines Debian's smtpd 6.8.0p2 sends (tests/e2e/mta/OPENSMTPD-PROTOCOL.md).
+#include "cli/smtpd/protocol.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <string>
 
-#include "cli/smtpd/protocol.hpp"
 #include "cli/smtpd/responder.hpp"
 #include "cli/smtpd/sessions.hpp"
 
@@ -38,8 +39,8 @@ TEST(SmtpdProtocol, ParsesAnEmptyDataLine) {
 }
 
 TEST(SmtpdProtocol, ParsesReportsAndConfig) {
-  auto r = parse_line(
-      "report|0.6|1.0|smtp-in|tx-rcpt|d2654be07ad75127|a2df4f54|ok|alice@example.org");
+  auto r =
+      parse_line("report|0.6|1.0|smtp-in|tx-rcpt|d2654be07ad75127|a2df4f54|ok|alice@example.org");
   ASSERT_EQ(r.type, line_type::report);
   EXPECT_EQ(r.name, "tx-rcpt");
   std::string_view rest = r.rest;
@@ -52,9 +53,9 @@ TEST(SmtpdProtocol, ParsesReportsAndConfig) {
 }
 
 TEST(SmtpdProtocol, MalformedLinesAreNamedNotThrown) {
-  for (const char* line : {"", "|", "hello", "filter", "filter|0.6|1.0|smtp-in|data-line|zz|aa|x",
-                           "filter|0.6|1.0|smtp-in|data-line|d2654be07ad75127",
-                           "report|0.6", "config"}) {
+  for (const char* line :
+       {"", "|", "hello", "filter", "filter|0.6|1.0|smtp-in|data-line|zz|aa|x",
+        "filter|0.6|1.0|smtp-in|data-line|d2654be07ad75127", "report|0.6", "config"}) {
     auto p = parse_line(line);
     EXPECT_EQ(p.type, line_type::malformed) << line;
     EXPECT_FALSE(p.why.empty()) << line;
@@ -122,8 +123,7 @@ TEST(SmtpdResponder, StreamsBackStuffedLinesWithoutTheDot) {
   ASSERT_EQ(::pipe(in), 0);
   ASSERT_EQ(::pipe(out), 0);
   std::string message = "A: b\r\n\r\n.dot\nlast without newline";
-  ASSERT_EQ(::write(in[1], message.data(), message.size()),
-            static_cast<ssize_t>(message.size()));
+  ASSERT_EQ(::write(in[1], message.data(), message.size()), static_cast<ssize_t>(message.size()));
   ::close(in[1]);
   responder r(out[1]);
   EXPECT_TRUE(stream_back(r, in[0], "s", "t", [] { return true; }));

@@ -8,10 +8,13 @@
 #include <climits>
 #include <cmath>
 #include <cstdlib>
+#include <iostream>
 #include <ostream>
 
 #include "cli/common/environment.hpp"
+#include "cli/common/exit_status.hpp"
 #include "cli/common/usage.hpp"
+#include "gpgseal/version.hpp"
 
 namespace gpgseal::cli {
 
@@ -285,6 +288,18 @@ void command_line::print_options(std::ostream& out) const { out << visible(); }
 std::string completed_address(const std::string& login, const std::string& domain) {
   if (domain.empty() || login.empty() || login.find('@') != std::string::npos) return login;
   return login + "@" + domain;
+}
+
+std::optional<int> answer_help_or_version(const command_line& cl, const shared_options& options,
+                                          void (*print_help)(const command_line&)) {
+  if (options.help) {
+    print_help(cl);
+  } else if (options.version) {
+    std::cout << cl.program() << " " << version_string << "\n";
+  } else {
+    return std::nullopt;
+  }
+  return exit_status(ending::ok);
 }
 
 std::vector<std::string> recipient_addresses(const po::variables_map& vm, const char* name,

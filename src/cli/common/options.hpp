@@ -85,6 +85,11 @@ class command_line {
   po::positional_options_description positional_;
 };
 
+// With --help or --version, prints the help (through `print_help`) or the
+// program's version on stdout and returns the exit status; else nullopt.
+std::optional<int> answer_help_or_version(const command_line& cl, const shared_options& options,
+                                          void (*print_help)(const command_line&));
+
 // The addresses in `vm[name]`, each a plain mailbox; at least one. A bare
 // login (no '@') becomes login@domain when `domain` is not empty. Throws
 // usage_error.

@@ -18,7 +18,6 @@
 #include "cli/common/syslog_client.hpp"
 #include "cli/common/usage.hpp"
 #include "core/filter.hpp"
-#include "gpgseal/version.hpp"
 
 namespace {
 
@@ -104,13 +103,6 @@ int main(int argc, char** argv) {
     }
     return report_usage_error(program, e.what());
   }
-  if (options.help) {
-    print_help(cl);
-    return exit_status(ending::ok);
-  }
-  if (options.version) {
-    std::cout << program << " " << gpgseal::version_string << "\n";
-    return exit_status(ending::ok);
-  }
+  if (auto status = answer_help_or_version(cl, options, print_help)) return *status;
   return run(options, settings);
 }

@@ -29,7 +29,6 @@
 #include "cli/common/usage.hpp"
 #include "cli/maildir/when.hpp"
 #include "core/maildir.hpp"
-#include "gpgseal/version.hpp"
 
 namespace {
 
@@ -210,13 +209,6 @@ int main(int argc, char** argv) {
   } catch (const usage_error& e) {
     return report_usage_error(program, e.what());
   }
-  if (command.shared.help) {
-    print_help(cl);
-    return exit_status(ending::ok);
-  }
-  if (command.shared.version) {
-    std::cout << program << " " << gpgseal::version_string << "\n";
-    return exit_status(ending::ok);
-  }
+  if (auto status = answer_help_or_version(cl, command.shared, print_help)) return *status;
   return run(command);
 }

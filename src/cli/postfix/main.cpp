@@ -27,7 +27,6 @@
 #include "cli/postfix/journal.hpp"
 #include "cli/postfix/reinject.hpp"
 #include "cli/postfix/spooled_message.hpp"
-#include "gpgseal/version.hpp"
 
 namespace {
 
@@ -202,13 +201,6 @@ int main(int argc, char** argv) {
     report_usage_error(program, e.what());
     return deferred();
   }
-  if (command.shared.help) {
-    print_help(cl);
-    return exit_status(ending::ok);
-  }
-  if (command.shared.version) {
-    std::cout << program << " " << gpgseal::version_string << "\n";
-    return exit_status(ending::ok);
-  }
+  if (auto status = answer_help_or_version(cl, command.shared, print_help)) return *status;
   return run(command);
 }

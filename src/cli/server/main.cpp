@@ -23,7 +23,6 @@
 #include "cli/common/usage.hpp"
 #include "cli/server/tasks.hpp"
 #include "cli/server/users.hpp"
-#include "gpgseal/version.hpp"
 
 namespace {
 
@@ -188,14 +187,7 @@ int main(int argc, char** argv) {
   } catch (const usage_error& e) {
     return report_usage_error(program, e.what());
   }
-  if (command.shared.help) {
-    print_help(cl);
-    return exit_status(ending::ok);
-  }
-  if (command.shared.version) {
-    std::cout << program << " " << gpgseal::version_string << "\n";
-    return exit_status(ending::ok);
-  }
+  if (auto status = answer_help_or_version(cl, command.shared, print_help)) return *status;
   if (::geteuid() != 0) {
     return report_usage_error(program, "run it as root: it works as each user in turn");
   }

@@ -30,7 +30,6 @@
 #include "cli/smtpd/recipients.hpp"
 #include "cli/smtpd/responder.hpp"
 #include "cli/smtpd/sessions.hpp"
-#include "gpgseal/version.hpp"
 
 namespace {
 
@@ -327,14 +326,7 @@ int main(int argc, char** argv) {
   } catch (const usage_error& e) {
     return report_usage_error(program, e.what());
   }
-  if (options.help) {
-    print_help(cl);
-    return exit_status(ending::ok);
-  }
-  if (options.version) {
-    std::cout << program << " " << gpgseal::version_string << "\n";
-    return exit_status(ending::ok);
-  }
+  if (auto status = answer_help_or_version(cl, options, print_help)) return *status;
   lower_descriptor_limit();
   filter_state state(options, domains);
   return serve(state);

@@ -95,8 +95,7 @@ make_homes() {
 make_keys() {
   local address
   for address in "${WITH_KEYS[@]}"; do
-    make_key "$(client_of "$address")" "$(local_part "$address") <$address>" \
-      "$(client_of "$address").pub.asc"
+    make_client_key "$address"
   done
   # Each keyring also holds the other's key: gpgseal must pick by address.
   make_dirs "$(keyring_of "$ALICE")" "$(keyring_of "$BOB")"

@@ -65,8 +65,7 @@ make_keys() {
   mkdir -m 0755 "$tmp/client"
   for address in "$ALICE" "$BOB"; do
     make_dirs "$(home_of "$address")" "$(home_of "$address")/.gnupg"
-    make_key "$(client_of "$address")" "$(local_part "$address") <$address>" \
-      "$(client_of "$address").pub.asc"
+    make_client_key "$address"
     import_key "$(home_of "$address")/.gnupg" "$(client_of "$address").pub.asc"
   done
 }

@@ -160,6 +160,12 @@ make_key() {
   chmod 0644 "$public"
 }
 
+# make_client_key ADDRESS: make_key for ADDRESS in its client keyring, the
+# public key in $(client_of ADDRESS).pub.asc.
+make_client_key() {
+  make_key "$(client_of "$1")" "$(local_part "$1") <$1>" "$(client_of "$1").pub.asc"
+}
+
 # import_key KEYRING PUBLIC_FILE, as the mail user. --no-autostart: any
 # gpg-agent of the mail user is then gpgseal's.
 import_key() {

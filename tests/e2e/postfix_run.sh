@@ -94,8 +94,7 @@ make_keys() {
   local address
   mkdir -m 0755 "$tmp/client"
   for address in "${KEYED[@]}"; do
-    make_key "$(client_of "$address")" "$(local_part "$address") <$address>" \
-      "$(client_of "$address").pub.asc"
+    make_client_key "$address"
     cat "$(client_of "$address").pub.asc" >>"$tmp/users.asc"
   done
 }

@@ -62,8 +62,7 @@ make_keys() {
       "$who@example.org" "$tmp/$who-chain.pem" >/dev/null
   done
   for address in "$BOB" "$CAROL"; do
-    make_key "$(client_of "$address")" "$(local_part "$address") <$address>" \
-      "$(client_of "$address").pub.asc"
+    make_client_key "$address"
     import_key "$(home_of "$address")/.gnupg" "$(client_of "$address").pub.asc"
   done
 }

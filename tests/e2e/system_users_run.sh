@@ -122,7 +122,7 @@ deliver_to() {
 
 # delivery_case HOW NAME EXPECT: EXPECT is encrypted or unchanged; never flagged.
 delivery_case() {
-  local how=$1 name=$2 expect=$3 label=$1/$2 maildir before stored why
+  local how=$1 name=$2 expect=$3 label=$1/$2 maildir before stored
   maildir=$(home_of "$name")/Maildir
   before=$(maildir_files "$maildir")
   if ! deliver_to "$how" "$name" <"$DATA/plain-lf.eml" >"$tmp/$how-$name.log" 2>&1; then
@@ -135,14 +135,7 @@ delivery_case() {
     fail "$label" "flagged $(keywords_of "$stored"): $(cat "$tmp/$how-$name.log")"
     return
   fi
-  local keyring=()
-  [[ $expect == encrypted ]] && keyring=("$tmp/client-$name")
-  if why=$(python3 "$HERE/check_stored.py" "$expect" "$DATA/plain-lf.eml" "$stored" \
-             "${keyring[@]}" 2>&1); then
-    pass "$label"
-  else
-    fail "$label" "$why"
-  fi
+  check_verdict "$label" "$expect" "$DATA/plain-lf.eml" "$stored" "$tmp/client-$name"
 }
 
 # log_case NAME PATTERN [no-error]: Dovecot's log has a gpgseal line for NAME

@@ -46,6 +46,9 @@ struct seal_settings {
 // local part or domain.
 std::optional<std::string> mailbox_problem(std::string_view address);
 
+// "<a@example.org>, <b@example.org>": addresses as every message names them.
+std::string bracketed_addresses(const std::vector<std::string>& addresses);
+
 // Returns why `pattern` is not a valid keyring template, or nullopt. Valid
 // sequences: %u (full address), %n (local part), %d (domain), %% (a percent sign).
 std::optional<std::string> keyring_template_problem(std::string_view pattern);

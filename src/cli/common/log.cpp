@@ -10,12 +10,6 @@ namespace gpgseal::cli {
 
 namespace {
 
-std::string joined_addresses(const std::vector<std::string>& addresses) {
-  std::string text;
-  for (const auto& a : addresses) text += (text.empty() ? "<" : ", <") + a + ">";
-  return text;
-}
-
 std::string joined_keys(const std::vector<std::string>& fingerprints) {
   std::string text;
   for (const auto& f : fingerprints) text += (text.empty() ? "0x" : ", 0x") + f;
@@ -74,8 +68,8 @@ void message_log::outcome(const filter_outcome& outcome,
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::steady_clock::now() - start_)
                      .count();
-  std::string text = "message for " + joined_addresses(addresses) + " " + verdict(outcome) + "; " +
-                     std::to_string(outcome.bytes_in) + " bytes in, " +
+  std::string text = "message for " + bracketed_addresses(addresses) + " " + verdict(outcome) +
+                     "; " + std::to_string(outcome.bytes_in) + " bytes in, " +
                      std::to_string(outcome.bytes_out) + " bytes out, " + std::to_string(elapsed) +
                      " ms";
   bool unencrypted = outcome.action != filter_action::encrypted &&

@@ -50,4 +50,10 @@ bool same_mailbox(std::string_view a, std::string_view b) noexcept {
          });
 }
 
+std::string bracketed_addresses(const std::vector<std::string>& addresses) {
+  std::string text;
+  for (const auto& a : addresses) text += (text.empty() ? "<" : ", <") + a + ">";
+  return text;
+}
+
 }  // namespace gpgseal

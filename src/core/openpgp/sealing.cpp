@@ -13,12 +13,6 @@ namespace gpgseal::detail {
 
 namespace {
 
-std::string bracketed(const std::vector<std::string>& addresses) {
-  std::string text;
-  for (const auto& a : addresses) text += (text.empty() ? "<" : ", <") + a + ">";
-  return text;
-}
-
 struct chosen_keys {
   key_selection selection;
   bool remembered = false;  // from the key cache, not from a listing
@@ -109,8 +103,8 @@ openpgp_result seal_to_openpgp_keys(const seal_settings& settings, deadline_watc
   check_keyring_directory(home);
   if (!has_public_keyring(home)) {
     // gpg would create an empty keyring file in the user's directory.
-    return missing("no usable encryption key for " + bracketed(settings.addresses) + " in " + home +
-                   " (it holds no public keyring)");
+    return missing("no usable encryption key for " + bracketed_addresses(settings.addresses) +
+                   " in " + home + " (it holds no public keyring)");
   }
   auto ctx = make_gpg_context(home, settings.engine_default_home);
   deadline_cancel_scope cancel_at_deadline(watchdog, [c = ctx.get()] { gpgme_cancel_async(c); });

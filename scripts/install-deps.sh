@@ -26,6 +26,8 @@ packages=(
   gpgsm openssl
   # The fuzz targets: clang with libFuzzer and the sanitizer runtimes.
   clang libclang-rt-14-dev
+  # The header protection tests: NeoMutt driven in tmux, and Dovecot's IMAP server.
+  neomutt tmux dovecot-imapd
   # The Debian package (scripts/build-deb.sh) and its checks: lintian, and
   # man for the man pages' warnings.
   dpkg-dev debhelper lintian man-db groff-base

@@ -88,9 +88,9 @@ sealed_file compose_pgp_mime(int spool_fd, const message_layout& layout,
                              const seal_settings& settings,
                              const detail::encrypt_function& encrypt) {
   return seal_into_temp(settings, [&](fd_writer& writer) {
-    pgp_mime_writer mime(writer, spool_fd, layout, make_boundary());
+    pgp_mime_writer mime(writer, spool_fd, layout, settings.headers, make_boundary());
     mime.write_head();
-    payload_source payload(spool_fd, layout);
+    payload_source payload(spool_fd, layout, settings.headers);
     encrypt(payload, mime);
     mime.write_tail();
   });
@@ -113,9 +113,9 @@ sealed_file compose_inline(int spool_fd, const message_layout& layout, const inl
 sealed_file compose_smime(int spool_fd, const message_layout& layout, const seal_settings& settings,
                           const detail::encrypt_function& encrypt) {
   return seal_into_temp(settings, [&](fd_writer& writer) {
-    smime_writer smime(writer, spool_fd, layout);
+    smime_writer smime(writer, spool_fd, layout, settings.headers);
     smime.write_head();
-    payload_source payload(spool_fd, layout);
+    payload_source payload(spool_fd, layout, settings.headers);
     encrypt(payload, smime);
     smime.write_tail();
   });
@@ -162,7 +162,7 @@ sealed_message seal(const spooled_input& spool, const seal_settings& settings,
   }
   std::optional<inline_text> text;
   if (settings.mode != encrypt_mode::pgp_mime) {
-    text = find_inline_text(fd, layout, settings.inline_flatten);
+    text = find_inline_text(fd, layout, settings.inline_flatten, settings.inline_utf8);
     if (!text && settings.mode == encrypt_mode::inline_or_plain) {
       return {passed(pass_reason::not_inline,
                      "not a single text/plain part, and the mode is inline-or-plain"),

@@ -17,6 +17,13 @@ enum class encrypt_mode {
   inline_or_plain,  // inline PGP for a single text/plain part, else unchanged
 };
 
+// Header protection (RFC 9788, README "Protected headers"): every PGP/MIME
+// payload carries a copy of the header; these choose what changes outside.
+struct header_protection {
+  bool hide_subject = false;   // RFC 9788 hcp_baseline: Subject "[...]", no Comments/Keywords
+  bool legacy_display = true;  // with hide_subject: the Subject atop the text (RFC 9788 §4.5)
+};
+
 // Which protocol seals a message when the keyring can serve both.
 enum class protocol_preference {
   openpgp,  // PGP/MIME (or inline PGP); S/MIME only without a usable OpenPGP key
@@ -36,6 +43,8 @@ struct seal_settings {
   std::string temp_dir = "/tmp";  // where the input and the result are spooled
   encrypt_mode mode = encrypt_mode::pgp_mime;
   bool inline_flatten = false;  // gpgit's lossy reduction to one text/plain part
+  bool inline_utf8 = false;     // inline text converted to UTF-8 (else in its own charset)
+  header_protection headers;    // the same for gpgseal and gpgseal-maildir
   protocol_preference prefer = protocol_preference::openpgp;
 };
 

@@ -117,8 +117,10 @@ TEST(MalformedMessage, HundredMebibyteBodyLineWithoutNewlineIsEncryptedInBounded
   std::string head(4096, '\0');
   head.resize(pread_full(run.out.get(), head.data(), head.size(), 0));
   EXPECT_EQ(head.rfind(headers + "MIME-Version: 1.0\nContent-Type: multipart/encrypted;", 0), 0u);
-  // The payload is the empty line gpgseal adds (no Content-* fields) and the body.
-  EXPECT_TRUE(decrypts_to(run, shared_keys().ring, {"\r\n", chunk, 1600, ""}));
+  // The payload is the protected-header block and the marked default
+  // Content-Type (no Content-* fields), the empty line, and the body.
+  EXPECT_TRUE(decrypts_to(run, shared_keys().ring,
+                          {test::payload_head_without_content_fields(headers), chunk, 1600, ""}));
   expect_bounded(run);
 }
 

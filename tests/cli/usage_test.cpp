@@ -86,6 +86,21 @@ TEST(CliUsage, UnknownLogDestinationExits64) {
   EXPECT_NE(r.err.find("--log file"), std::string::npos) << r.err;
 }
 
+// Protected headers: hiding needs PGP/MIME, and the other two options need
+// what they modify (README "Protected headers").
+TEST(CliUsage, HeaderOptionsOutsideTheirModeExit64) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--hide-subject", "--encrypt-mode", "prefer-inline", "alice@example.org"},
+      {"--no-legacy-display", "alice@example.org"},
+      {"--inline-utf8", "alice@example.org"}};
+  for (const auto& args : cases) {
+    process_result r = run_gpgseal(with_shared_ring(args), plain_message());
+    EXPECT_EQ(r.exit_code, ex_usage) << args.front();
+    EXPECT_EQ(r.out, "") << args.front();
+    EXPECT_NE(r.err.find(args.front()), std::string::npos) << r.err;
+  }
+}
+
 TEST(CliUsage, GnupghomeWithoutValueExits64) {
   process_result r = run_gpgseal({"alice@example.org", "--gnupghome"}, plain_message());
   EXPECT_EQ(r.exit_code, ex_usage);

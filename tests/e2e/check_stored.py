@@ -190,12 +190,13 @@ def check_sealed(original: bytes, stored_raw: bytes, payload_of,
                  allowed=frozenset({b"content-type",
                                     b"content-transfer-encoding"})) -> None:
     """The outer header, and payload_of(stored_raw), the decrypted payload:
-    exactly the original's Content-* fields, a blank line and its body."""
+    the protected-header block, the original's Content-* fields (the
+    Content-Type marked), a blank line and its body (expected_payload)."""
     o_fields, o_body = split_message(original)
     s_fields, _ = split_message(to_lf(stored_raw))
     payload = payload_of(stored_raw)
     check_outer_header(o_fields, s_fields, allowed)
-    expected = b"".join(f for f in o_fields if is_content(f)) + b"\n" + o_body
+    expected = expected_payload(o_fields, o_body)
     if to_lf(payload) != expected:
         raise Mismatch("decrypted payload differs:\n"
                        + diff(expected, to_lf(payload)))
@@ -246,6 +247,34 @@ def check_smime(original: bytes, stored_raw: bytes, key_prefix: str) -> None:
             raise Mismatch("decrypted payload is not canonical CRLF")
         return payload
     check_sealed(original, stored_raw, payload_of, SMIME_OUTER)
+
+
+# README "Protected headers": fields that stay out of the payload.
+NOT_COPIED = {b"mime-version", b"hp-outer", b"dkim-signature", b"domainkey-signature",
+              b"received", b"return-path", b"delivered-to", b"x-original-to",
+              b"authentication-results", b"arc-seal", b"arc-message-signature",
+              b"arc-authentication-results"}
+MARKERS = b'protected-headers="v1"; hp="cipher"'
+
+
+def marked_type(field: bytes) -> bytes:
+    """The original Content-Type bytes, then the markers on a folded line."""
+    kept = field.rstrip(b"\r\n \t")
+    return kept + (b"" if kept.endswith(b";") else b";") + b"\n\t" + MARKERS + b"\n"
+
+
+def expected_payload(o_fields: list[bytes], o_body: bytes) -> bytes:
+    """The protected-header block (the copies, then an HP-Outer line for
+    each), the Content-* fields with the Content-Type marked, the body."""
+    copies = [f for f in o_fields if not is_content(f) and name_of(f) not in NOT_COPIED]
+    content = b""
+    for f in o_fields:
+        if is_content(f):
+            content += marked_type(f) if name_of(f) == b"content-type" else f
+    if not any(name_of(f) == b"content-type" for f in o_fields):
+        content += b"Content-Type: text/plain; " + MARKERS + b"\n"
+    block = b"".join(copies) + b"".join(b"HP-Outer: " + f for f in copies)
+    return block + content + b"\n" + o_body
 
 
 def parse(data: bytes) -> email.message.Message:

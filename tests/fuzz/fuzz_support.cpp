@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "core/base/gobject_ptr.hpp"
@@ -139,7 +140,19 @@ bool is_white_space(std::string_view text) {
 }
 
 // RFC 3156 §4's two parts, and nothing after the close delimiter.
-void check_version_and_ciphertext(GMimeMultipart* multipart, int first) {
+// The first octet of a binary OpenPGP message opens a session key packet
+// (RFC 4880 §4.2: tag 1 or 3, old or new format).
+bool opens_with_session_key(const std::string& data) {
+  if (data.empty()) return false;
+  auto octet = static_cast<unsigned char>(data[0]);
+  if ((octet & 0x80) == 0) return false;
+  int tag = (octet & 0x40) ? (octet & 0x3f) : ((octet >> 2) & 0x0f);
+  return tag == 1 || tag == 3;
+}
+
+// `binary_allowed`: Exchange's form may carry base64 of a binary message.
+void check_version_and_ciphertext(GMimeMultipart* multipart, int first,
+                                  bool binary_allowed = false) {
   const char* epilogue = g_mime_multipart_get_epilogue(multipart);
   require(!epilogue || is_white_space(epilogue), "judged encrypted with text after the close");
   GMimeObject* version = g_mime_multipart_get_part(multipart, first);
@@ -147,7 +160,9 @@ void check_version_and_ciphertext(GMimeMultipart* multipart, int first) {
   require(has_type(version, "application", "pgp-encrypted"), "no version part");
   require(GMIME_IS_PART(data) && has_type(data, "application", "octet-stream"),
           "the ciphertext part is not application/octet-stream");
-  require(is_encrypted_armor(decoded_content(data)), "the ciphertext part is not encrypted armor");
+  std::string content = decoded_content(data);
+  require(is_encrypted_armor(content) || (binary_allowed && opens_with_session_key(content)),
+          "the ciphertext part is not encrypted armor");
 }
 
 void check_pgp_mime(GMimeObject* top) {
@@ -181,7 +196,7 @@ void check_exchange_pgp_mime(GMimeObject* top) {
   std::size_t start = said.find_first_not_of(" \t\r\n");
   require(start == std::string::npos || trimmed(said).substr(start) == "Version: 1",
           "Exchange PGP/MIME whose version part says more than Version: 1");
-  check_version_and_ciphertext(multipart, count - 2);
+  check_version_and_ciphertext(multipart, count - 2, true);
 }
 
 }  // namespace
@@ -294,8 +309,9 @@ void check_protection(std::string_view input, const message_layout& layout, prot
                   has_type(top, "application", "x-pkcs7-mime"),
               "judged S/MIME but not pkcs7-mime");
       require(GMIME_IS_PART(top), "judged S/MIME but not a leaf part");
-      require(smime && (g_ascii_strcasecmp(smime, "enveloped-data") == 0 ||
-                        g_ascii_strcasecmp(smime, "authEnveloped-data") == 0),
+      // No smime-type (old clients): the body alone says enveloped data.
+      require(!smime || g_ascii_strcasecmp(smime, "enveloped-data") == 0 ||
+                  g_ascii_strcasecmp(smime, "authEnveloped-data") == 0,
               "judged S/MIME but not enveloped data");
       require(is_enveloped_smime(input.substr(static_cast<std::size_t>(layout.body_offset)),
                                  decoded_content(top)),
@@ -315,19 +331,101 @@ void check_protection(std::string_view input, const message_layout& layout, prot
   }
 }
 
-std::string expected_payload(std::string_view input, const message_layout& layout) {
-  std::string payload;
+namespace {
+
+const std::string markers = "protected-headers=\"v1\"; hp=\"cipher\"";
+
+// README "Protected headers": these stay outside only, or nowhere.
+bool stays_out_of_the_payload(const std::string& name) {
+  static const std::vector<std::string> names = {"mime-version",
+                                                 "hp-outer",
+                                                 "dkim-signature",
+                                                 "domainkey-signature",
+                                                 "received",
+                                                 "return-path",
+                                                 "delivered-to",
+                                                 "x-original-to",
+                                                 "arc-seal",
+                                                 "arc-message-signature",
+                                                 "arc-authentication-results",
+                                                 "authentication-results"};
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string with_line_end(std::string_view raw) {
+  std::string field(raw);
+  if (field.empty() || field.back() != '\n') field += "\r\n";
+  return field;
+}
+
+bool carries_marker_parameters(std::string_view raw) {
+  std::string value(raw.substr(raw.find(':') + 1));
+  value.erase(
+      std::remove_if(value.begin(), value.end(), [](char c) { return c == '\r' || c == '\n'; }),
+      value.end());
+  GMimeContentType* type = g_mime_content_type_parse(nullptr, value.c_str());
+  if (!type) return false;
+  bool found = false;
+  GMimeParamList* list = g_mime_content_type_get_parameters(type);
+  for (int i = 0; i < g_mime_param_list_length(list); ++i) {
+    const char* name = g_mime_param_get_name(g_mime_param_list_get_parameter_at(list, i));
+    for (const char* marker : {"hp", "protected-headers", "hp-legacy-display"}) {
+      found |= g_ascii_strcasecmp(name, marker) == 0;
+    }
+  }
+  g_object_unref(type);
+  return found;
+}
+
+// The original bytes, then the markers on a folded line of their own.
+std::string marked_type(std::string_view raw) {
+  if (raw.size() > 64 * 1024) return with_line_end(raw) + "\t; " + markers + "\r\n";
+  std::string field(raw);
+  while (!field.empty() && std::strchr("\r\n \t", field.back())) field.pop_back();
+  if (field.back() != ';') field += ';';
+  return field + "\r\n\t" + markers + "\r\n";
+}
+
+}  // namespace
+
+std::optional<std::string> expected_payload(std::string_view input, const message_layout& layout) {
+  std::string copies, outer, content;
+  bool typed = false;
   for (const auto& field : layout.fields) {
     std::string_view raw = input.substr(static_cast<std::size_t>(field.raw.offset),
                                         static_cast<std::size_t>(field.raw.length));
     auto name = field_name(raw);
-    if (!name || name->rfind("content-", 0) != 0) continue;
-    payload += raw;
-    if (raw.back() != '\n') payload += "\r\n";
+    if (!name) continue;
+    if (name->rfind("content-", 0) != 0) {
+      if (stays_out_of_the_payload(*name)) continue;
+      copies += with_line_end(raw);
+      outer += "HP-Outer: " + with_line_end(raw);
+    } else if (*name == "content-type") {
+      // Marker parameters of its own are removed and the field rewritten:
+      // the caller checks that case by its structure.
+      if (raw.size() <= 64 * 1024 && carries_marker_parameters(raw)) return std::nullopt;
+      content += marked_type(raw);
+      typed = true;
+    } else {
+      content += with_line_end(raw);
+    }
   }
-  payload += "\r\n";
+  if (!typed) content += "Content-Type: text/plain; " + markers + "\r\n";
+  std::string payload = copies + outer + content + "\r\n";
   payload += input.substr(static_cast<std::size_t>(layout.body_offset));
   return canonical_crlf(payload);
+}
+
+bool payload_is_marked(const std::string& payload, std::string_view input,
+                       const message_layout& layout) {
+  std::string tail =
+      canonical_crlf(std::string("\r\n") +
+                     std::string(input.substr(static_cast<std::size_t>(layout.body_offset))));
+  std::size_t head_end = payload.size() - std::min(payload.size(), tail.size());
+  std::string head = payload.substr(0, head_end);
+  return payload.size() >= tail.size() && payload.compare(head_end, tail.size(), tail) == 0 &&
+         head.find("hp=\"cipher\"") != std::string::npos &&
+         head.find("protected-headers=\"v1\"") != std::string::npos;
 }
 
 }  // namespace gpgseal::fuzz

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,8 +42,17 @@ void check_layout(std::string_view input, const message_layout& layout);
 // independent GMime parse of the whole input held in memory.
 void check_protection(std::string_view input, const message_layout& layout, protection found);
 
-// The payload RFC 3156 §4 encrypts: the Content-* fields, an empty line and the
-// body, in canonical CRLF form, computed from `input` alone.
-std::string expected_payload(std::string_view input, const message_layout& layout);
+// The payload RFC 3156 §4 encrypts, with the default header protection
+// (README "Protected headers"): the copied fields, their HP-Outer lines, the
+// Content-* fields with the Content-Type marked, an empty line and the body,
+// in canonical CRLF form, computed from `input` alone. nullopt when a
+// Content-Type carries marker parameters of its own: see payload_is_marked.
+std::optional<std::string> expected_payload(std::string_view input, const message_layout& layout);
+
+// For that case: the payload ends with the empty line and the body, and says
+// hp="cipher" and protected-headers="v1" in its header.
+bool payload_is_marked(const std::string& payload, std::string_view input,
+                       const message_layout& layout);
+std::optional<std::string> expected_payload(std::string_view input, const message_layout& layout);
 
 }  // namespace gpgseal::fuzz

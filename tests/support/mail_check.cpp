@@ -3,6 +3,7 @@
 #include <gmime/gmime.h>
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <sstream>
 
@@ -201,8 +202,126 @@ GMimeMessage* parse_gmime_message(const std::string& text) {
   return result;
 }
 
+namespace {
+
+// Written in transit (RFC 9788 §7): these stay outside only.
+bool is_transit(const std::string& name) {
+  static const std::vector<std::string> transit = {"received",
+                                                   "return-path",
+                                                   "delivered-to",
+                                                   "x-original-to",
+                                                   "authentication-results",
+                                                   "arc-seal",
+                                                   "arc-message-signature",
+                                                   "arc-authentication-results"};
+  return std::find(transit.begin(), transit.end(), name) != transit.end();
+}
+
+bool is_dkim(const std::string& name) {
+  return name == "dkim-signature" || name == "domainkey-signature";
+}
+
+bool is_content(const std::string& name) { return name.rfind("content-", 0) == 0; }
+
+// The outer form of an input field, or "" if it is not outside.
+std::string outer_form(const std::string& field, bool hidden_subject) {
+  std::string name = field_name(field);
+  if (is_content(name) || is_dkim(name)) return "";
+  if (hidden_subject && (name == "comments" || name == "keywords")) return "";
+  if (hidden_subject && name == "subject") return "Subject: [...]\n";
+  return field;
+}
+
+bool is_copied(const std::string& name) {
+  return !is_content(name) && name != "mime-version" && !is_dkim(name) && !is_transit(name) &&
+         name != "hp-outer";
+}
+
+const std::vector<std::string> marker_names = {"protected-headers", "hp", "hp-legacy-display"};
+
+std::vector<std::pair<std::string, std::string>> parameters_of(GMimeContentType* type,
+                                                               bool markers) {
+  std::vector<std::pair<std::string, std::string>> found;
+  GMimeParamList* list = g_mime_content_type_get_parameters(type);
+  for (int i = 0; i < g_mime_param_list_length(list); ++i) {
+    GMimeParam* p = g_mime_param_list_get_parameter_at(list, i);
+    std::string name = g_mime_param_get_name(p);
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    bool is_marker =
+        std::find(marker_names.begin(), marker_names.end(), name) != marker_names.end();
+    if (is_marker == markers) found.emplace_back(name, g_mime_param_get_value(p));
+  }
+  return found;
+}
+
+GMimeContentType* parse_type(const std::string& field) {
+  std::string value = field.empty() ? "text/plain" : field.substr(field.find(':') + 1);
+  return g_mime_content_type_parse(nullptr, value.c_str());
+}
+
+std::string trimmed_end(std::string text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+std::string expected_protected_block(const simple_message& input, bool hidden_subject) {
+  std::string copies, outer;
+  for (const auto& f : input.fields) {
+    if (!is_copied(field_name(f))) continue;
+    copies += f;
+    std::string form = outer_form(f, hidden_subject);
+    if (!form.empty()) outer += "HP-Outer: " + form;
+  }
+  return copies + outer;
+}
+
+std::string payload_head_without_content_fields(const std::string& headers) {
+  std::string head = expected_protected_block(split_message(headers + "\n"), false) +
+                     "Content-Type: text/plain; protected-headers=\"v1\"; hp=\"cipher\"\n\n";
+  std::string crlf;
+  for (char c : head) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  return crlf;
+}
+
+::testing::AssertionResult content_type_marked(const std::string& original,
+                                               const std::string& marked, bool legacy_display) {
+  init_gmime();
+  GMimeContentType* before = parse_type(original);
+  GMimeContentType* after = parse_type(marked);
+  auto result = ::testing::AssertionSuccess();
+  std::vector<std::pair<std::string, std::string>> want_markers = {{"protected-headers", "v1"},
+                                                                   {"hp", "cipher"}};
+  if (legacy_display) want_markers.emplace_back("hp-legacy-display", "1");
+  if (!before || !after) {
+    result = ::testing::AssertionFailure() << "Content-Type does not parse: " << marked;
+  } else if (std::string(g_mime_content_type_get_mime_type(before)) !=
+             g_mime_content_type_get_mime_type(after)) {
+    result = ::testing::AssertionFailure() << "media type changed: " << marked;
+  } else if (parameters_of(before, false) != parameters_of(after, false)) {
+    result = ::testing::AssertionFailure() << "parameters changed: " << marked;
+  } else if (parameters_of(after, true) != want_markers) {
+    result = ::testing::AssertionFailure() << "markers wrong: " << marked;
+  } else if (!original.empty() && parameters_of(before, true).empty()) {
+    std::string kept = trimmed_end(original);
+    if (marked.rfind(kept, 0) != 0) {
+      result = ::testing::AssertionFailure() << "original bytes not kept: " << marked;
+    }
+  }
+  if (before) g_object_unref(before);
+  if (after) g_object_unref(after);
+  return result;
+}
+
+std::string decrypted_payload(const std::string& output, const test_keyring& ring) {
+  std::string armored;
+  if (!has_pgp_mime_structure(output, &armored)) return "";
+  return to_lf(ring.decrypt(armored));
+}
+
 ::testing::AssertionResult round_trips(const std::string& input, const std::string& output,
-                                       const test_keyring& ring) {
+                                       const test_keyring& ring, bool hidden_subject) {
   std::string armored;
   if (auto s = has_pgp_mime_structure(output, &armored); !s) return s;
   std::string payload;
@@ -211,12 +330,12 @@ GMimeMessage* parse_gmime_message(const std::string& text) {
   } catch (const std::exception& e) {
     return ::testing::AssertionFailure() << "decryption failed: " << e.what();
   }
-  if (auto same = payload_matches(input, output, payload); !same) return same;
+  if (auto same = payload_matches(input, output, payload, hidden_subject); !same) return same;
   return only_wrapper_lines_in_clear(split_message(output).body);
 }
 
 ::testing::AssertionResult payload_matches(const std::string& input, const std::string& output,
-                                           const std::string& payload) {
+                                           const std::string& payload, bool hidden_subject) {
   if (has_bare_lf(payload)) return ::testing::AssertionFailure() << "payload is not CRLF";
   simple_message in = split_message(input);
   simple_message out = split_message(output);
@@ -227,8 +346,8 @@ GMimeMessage* parse_gmime_message(const std::string& text) {
     had_version |= name == "mime-version";
     if (name.rfind("content-", 0) == 0) {
       content.push_back(f);
-    } else if (name != "dkim-signature" && name != "domainkey-signature") {
-      expected_outer.push_back(f);
+    } else if (std::string form = outer_form(f, hidden_subject); !form.empty()) {
+      expected_outer.push_back(form);
     }
   }
   if (out.envelope != in.envelope) return ::testing::AssertionFailure() << "envelope line changed";
@@ -237,10 +356,46 @@ GMimeMessage* parse_gmime_message(const std::string& text) {
                                          << join(out.fields) << "---- expected ----\n"
                                          << join(expected_outer);
   }
-  std::string expected_payload = join(content) + "\n" + in.body;
-  if (to_lf(payload) != expected_payload) {
-    return ::testing::AssertionFailure() << "decrypted payload differs (" << payload.size()
-                                         << " bytes vs " << expected_payload.size() << ")";
+  // The payload root: the protected-header block, the Content-* fields with
+  // the Content-Type marked, an empty line, the body.
+  std::string block = expected_protected_block(in, hidden_subject);
+  std::string lf_payload = to_lf(payload);
+  if (lf_payload.compare(0, block.size(), block) != 0) {
+    return ::testing::AssertionFailure()
+           << "protected-header block differs:\n"
+           << lf_payload.substr(0, block.size() + 200) << "---- expected ----\n"
+           << block;
+  }
+  simple_message root = split_message(lf_payload.substr(block.size()));
+  std::vector<std::string> marked, expected_content, original_types;
+  for (const auto& f : content) {
+    if (field_name(f) == "content-type") {
+      original_types.push_back(f);
+    } else {
+      expected_content.push_back(f);
+    }
+  }
+  for (const auto& f : root.fields) {
+    if (field_name(f) == "content-type") {
+      marked.push_back(f);
+    } else {
+      if (expected_content.empty() || f != expected_content.front()) {
+        return ::testing::AssertionFailure() << "payload Content-* field differs: " << f;
+      }
+      expected_content.erase(expected_content.begin());
+    }
+  }
+  // A message without a Content-Type gets one (RFC 2045 §5.2's default).
+  if (original_types.empty()) original_types.emplace_back();
+  if (!expected_content.empty() || marked.size() != original_types.size()) {
+    return ::testing::AssertionFailure() << "payload Content-* fields differ";
+  }
+  for (std::size_t i = 0; i < marked.size(); ++i) {
+    if (auto ok = content_type_marked(original_types[i], marked[i], false); !ok) return ok;
+  }
+  if (root.body != in.body) {
+    return ::testing::AssertionFailure() << "decrypted body differs (" << root.body.size()
+                                         << " bytes vs " << in.body.size() << ")";
   }
   return ::testing::AssertionSuccess();
 }

@@ -42,6 +42,12 @@ void add_encryption_options(po::options_description& options) {
       "inline-flatten",
       "with an inline mode: reduce multipart/alternative and "
       "multipart/related mail to its text/plain part first (lossy)")(
+      "inline-utf8", "with an inline mode: convert the text to UTF-8 before encrypting it")(
+      "hide-subject",
+      "the outer Subject becomes [...], Comments and Keywords go (RFC 9788 hcp_baseline); "
+      "PGP/MIME only")("no-legacy-display",
+                       "with --hide-subject: no Subject line atop the text (RFC 9788 4.5)")(
+
       "prefer", text_value()->value_name("openpgp|smime")->default_value("openpgp"),
       "when the keyring has both a usable OpenPGP key and a usable X.509 certificate: "
       "encrypt with OpenPGP, or with S/MIME");
@@ -202,6 +208,18 @@ void read_encryption(const po::variables_map& vm, shared_options& options) {
   if (options.inline_flatten && options.mode == encrypt_mode::pgp_mime) {
     usage("--inline-flatten needs --encrypt-mode prefer-inline or inline-or-plain");
   }
+  options.inline_utf8 = vm.count("inline-utf8") > 0;
+  if (options.inline_utf8 && options.mode == encrypt_mode::pgp_mime) {
+    usage("--inline-utf8 needs --encrypt-mode prefer-inline or inline-or-plain");
+  }
+  options.headers.hide_subject = vm.count("hide-subject") > 0;
+  options.headers.legacy_display = vm.count("no-legacy-display") == 0;
+  if (options.headers.hide_subject && options.mode != encrypt_mode::pgp_mime) {
+    usage("--hide-subject needs --encrypt-mode pgpmime: inline PGP has no protected headers");
+  }
+  if (!options.headers.legacy_display && !options.headers.hide_subject) {
+    usage("--no-legacy-display needs --hide-subject");
+  }
 }
 
 void read_groups(const po::variables_map& vm, unsigned groups, shared_options& options) {
@@ -336,6 +354,8 @@ seal_settings settings_for(const shared_options& options, std::vector<std::strin
   settings.temp_dir = tmp.empty() ? "/tmp" : tmp;
   settings.mode = options.mode;
   settings.inline_flatten = options.inline_flatten;
+  settings.inline_utf8 = options.inline_utf8;
+  settings.headers = options.headers;
   settings.prefer = options.prefer;
   return settings;
 }

@@ -24,7 +24,8 @@ namespace po = boost::program_options;
 // The groups of shared options; a front-end offers a combination.
 enum option_group : unsigned {
   keyring_options = 1U << 0,     // --gnupghome, --home-from-passwd, --no-key-cache
-  encryption_options = 1U << 1,  // --encrypt-mode, --inline-flatten, --prefer
+  encryption_options = 1U << 1,  // --encrypt-mode, --inline-flatten, --inline-utf8,
+                                 // --hide-subject, --no-legacy-display, --prefer
   delivery_policy = 1U << 2,     // --on-missing-key, --on-error
   limit_options = 1U << 3,       // --timeout, --max-size
   logging_options = 1U << 4,     // --log, --syslog-facility
@@ -42,6 +43,8 @@ struct shared_options {
   bool key_cache = true;
   encrypt_mode mode = encrypt_mode::pgp_mime;
   bool inline_flatten = false;
+  bool inline_utf8 = false;
+  header_protection headers;
   protocol_preference prefer = protocol_preference::openpgp;
   on_failure on_missing_key = on_failure::pass;
   on_failure on_error = on_failure::pass;

@@ -16,6 +16,7 @@
 #include "core/mime/detect.hpp"
 #include "core/mime/header_scan.hpp"
 #include "core/mime/pgp_mime_writer.hpp"
+#include "core/mime/protected_headers.hpp"
 
 namespace gpgseal::detail {
 
@@ -68,10 +69,25 @@ std::vector<std::string> staying_fields(const member& m) {
   return fields;
 }
 
-// What pgp_mime_writer (and smime_writer) leave outside for `plain`: its fields byte for byte,
-// less Content-* and DKIM, then the fields it adds (Content-Type aside).
-std::vector<std::string> expected_outer_fields(const member& plain) {
-  std::vector<std::string> fields = staying_fields(plain);
+// What pgp_mime_writer (and smime_writer) leave outside for `plain` under `policy`: its fields
+// byte for byte (a hidden Subject as [...]), less Content-* and DKIM, then the
+// fields it adds (Content-Type aside).
+std::vector<std::string> expected_outer_fields(const member& plain,
+                                               const header_protection& policy) {
+  std::vector<std::string> fields;
+  for (const auto& field : plain.layout.fields) {
+    if (is_content_field(field.name)) continue;
+    switch (outer_form_of(field.name, policy)) {
+      case outer_form::kept:
+        fields.push_back(bytes_of(plain.fd.get(), field.raw));
+        break;
+      case outer_form::obscured:
+        fields.emplace_back(obscured_subject);
+        break;
+      case outer_form::removed:
+        break;
+    }
+  }
   if (!has_field(plain.layout, "mime-version")) fields.emplace_back("MIME-Version: 1.0");
   fields.emplace_back("X-Gpgit-Executed: True");
   return fields;
@@ -81,12 +97,18 @@ std::string envelope_of(const member& m) {
   return m.layout.mbox_from ? bytes_of(m.fd.get(), *m.layout.mbox_from) : std::string();
 }
 
+// A copy written with the Subject hidden or not is a copy either way: a run
+// with other header options must still finish what an interrupted one began.
 bool is_encrypted_copy_of(const member& encrypted, const member& plain) {
   // gpgseal writes PGP/MIME, or S/MIME for a user with a certificate only.
   const bool ours =
       encrypted.found == protection::pgp_mime || encrypted.found == protection::smime_enveloped;
-  return ours && encrypted.complete && envelope_of(encrypted) == envelope_of(plain) &&
-         staying_fields(encrypted) == expected_outer_fields(plain);
+  if (!ours || !encrypted.complete || envelope_of(encrypted) != envelope_of(plain)) {
+    return false;
+  }
+  auto outer = staying_fields(encrypted);
+  return outer == expected_outer_fields(plain, header_protection{false, true}) ||
+         outer == expected_outer_fields(plain, header_protection{true, true});
 }
 
 message_report settle_plaintext(const maildir_folder& folder, const member& plain,

@@ -15,6 +15,8 @@
 #include "core/base/gobject_ptr.hpp"
 #include "core/error.hpp"
 #include "core/mime/armor_scan.hpp"
+#include "core/mime/binary_message_scan.hpp"
+#include "core/mime/mime_parts.hpp"
 #include "core/mime/mime_tree.hpp"
 
 namespace gpgseal {
@@ -39,6 +41,47 @@ bool is_one_armored_message(GMimeStream* raw, GMimeContentEncoding encoding) {
   return scanner.finish();
 }
 
+bool is_base64_text(std::string_view line) {
+  return std::all_of(line.begin(), line.end(),
+                     [](char c) { return g_ascii_isalnum(c) || c == '+' || c == '/' || c == '='; });
+}
+
+// The body is declared base64 and is base64 and nothing else, so no text a
+// reader could see sits in clear. Returns its first base64 characters
+// (`head_size` at most), or nullopt.
+std::optional<std::string> base64_only_body(int spool_fd, const message_layout& layout,
+                                            std::size_t head_size) {
+  auto encoding = single_transfer_encoding(spool_fd, layout);
+  if (!encoding || *encoding != GMIME_CONTENT_ENCODING_BASE64) return std::nullopt;
+  spool_lines lines(spool_fd, layout.body_offset, layout.size);
+  std::string head;
+  for (spool_line line; lines.next(line);) {
+    std::string_view text(line.prefix.data(), line.length - line.line_end_size);
+    // No base64 writer makes 1 KiB lines.
+    if (text.size() > line.prefix.size()) return std::nullopt;
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    if (!is_base64_text(text)) return std::nullopt;
+    if (head.size() < head_size) head.append(text.substr(0, head_size - head.size()));
+  }
+  return head;
+}
+
+// The decoded (base64) body of `part` is one binary OpenPGP encrypted message.
+bool is_one_binary_message(int spool_fd, const message_layout& part) {
+  auto raw = open_spool_range(spool_fd, part.body_offset, part.size);
+  auto decoded = decoded_stream(raw.get(), GMIME_CONTENT_ENCODING_BASE64);
+  binary_message_scanner scanner;
+  std::array<char, 65536> buffer{};
+  for (;;) {
+    ssize_t n = g_mime_stream_read(decoded.get(), buffer.data(), buffer.size());
+    if (n < 0) throw error(error_kind::io, "cannot read the spooled message body");
+    if (n == 0) break;
+    scanner.feed(buffer.data(), static_cast<std::size_t>(n));
+    if (scanner.rejected()) return false;
+  }
+  return scanner.finish();
+}
+
 bool has_param(GMimeContentType* type, const char* name,
                std::initializer_list<const char*> values) {
   const char* value = g_mime_content_type_get_parameter(type, name);
@@ -47,68 +90,6 @@ bool has_param(GMimeContentType* type, const char* name,
     if (g_ascii_strcasecmp(value, v) == 0) return true;
   }
   return false;
-}
-
-// RFC 2046 §5.1.1: the body parts between delimiter lines "--boundary" and the
-// close delimiter "--boundary--", each allowed trailing white space. The CRLF
-// before a delimiter line belongs to the delimiter. Returns nullopt unless the
-// body has exactly that shape: a line that starts with the delimiter but says
-// something else, text after the close, or no close at all leave the structure
-// ambiguous, and an ambiguous label must not keep a message in clear.
-// Streaming line by line keeps memory flat whatever the parts contain, which
-// GMime's parser, building the whole MIME tree, does not.
-std::optional<std::vector<byte_range>> split_parts(int spool_fd, const message_layout& layout,
-                                                   const std::string& boundary) {
-  const std::string delimiter = "--" + boundary;
-  spool_lines lines(spool_fd, layout.body_offset, layout.size);
-  std::vector<byte_range> parts;
-  std::optional<std::uint64_t> part_start;
-  bool closed = false;
-  std::size_t previous_line_end = 0;
-  for (spool_line line; lines.next(line); previous_line_end = line.line_end_size) {
-    std::uint64_t text_length = line.length - line.line_end_size;
-    // Text after the close is stored but shown by no reader: only white space.
-    if (closed && (text_length > line.prefix.size() ||
-                   line.prefix.find_first_not_of(" \t\r\n") != std::string::npos)) {
-      return std::nullopt;
-    }
-    if (line.prefix.compare(0, delimiter.size(), delimiter) != 0) continue;
-    // A boundary holding a line end, or a delimiter line past the prefix:
-    // the split is not unambiguous.
-    if (text_length < delimiter.size() || text_length > line.prefix.size()) return std::nullopt;
-    std::string_view rest(line.prefix.data() + delimiter.size(), text_length - delimiter.size());
-    bool close = rest.substr(0, 2) == "--";
-    if (close) rest.remove_prefix(2);
-    if (rest.find_first_not_of(" \t") != std::string_view::npos) return std::nullopt;
-    if (part_start) {
-      std::uint64_t end = std::max(*part_start, line.offset - previous_line_end);
-      parts.push_back(byte_range{*part_start, end - *part_start});
-    }
-    part_start = line.offset + line.length;
-    closed = close;
-  }
-  if (!closed) return std::nullopt;
-  return parts;
-}
-
-// A body part with exactly one Content-Type field, of this type.
-bool has_single_type(int spool_fd, const message_layout& part, const char* type,
-                     const char* subtype) {
-  auto fields = fields_named(part, "content-type");
-  if (fields.size() != 1) return false;
-  auto value = read_field_value(spool_fd, *fields.front(), max_mime_field_value);
-  if (!value) return false;
-  auto parsed =
-      gobject_ptr<GMimeContentType>::adopt(g_mime_content_type_parse(nullptr, value->c_str()));
-  return parsed && g_mime_content_type_is_type(parsed.get(), type, subtype);
-}
-
-std::optional<std::vector<byte_range>> parts_of(int spool_fd, const message_layout& layout,
-                                                GMimeContentType* type) {
-  const char* boundary = g_mime_content_type_get_parameter(type, "boundary");
-  // RFC 2046 §5.1.1: 1 to 70 characters.
-  if (!boundary || *boundary == '\0' || std::strlen(boundary) > 70) return std::nullopt;
-  return split_parts(spool_fd, layout, boundary);
 }
 
 // The decoded body of a part if it is at most `limit` bytes long.
@@ -155,7 +136,11 @@ bool is_version_and_ciphertext(int spool_fd, const byte_range& first, const byte
   auto encoding = single_transfer_encoding(spool_fd, payload);
   if (!encoding) return false;
   auto body = open_spool_range(spool_fd, payload.body_offset, payload.size);
-  return is_one_armored_message(body.get(), *encoding);
+  if (is_one_armored_message(body.get(), *encoding)) return true;
+  // Exchange also passes on base64 of a binary message (notmuch and GMime
+  // read it so): base64 and nothing else, decoding to ciphertext only.
+  return version_text && base64_only_body(spool_fd, payload, 0) &&
+         is_one_binary_message(spool_fd, payload);
 }
 
 bool is_well_formed_pgp_mime(int spool_fd, const message_layout& layout, GMimeContentType* type) {
@@ -189,11 +174,6 @@ bool is_exchange_mixed_up(int spool_fd, const message_layout& layout, GMimeConte
   return is_version_and_ciphertext(spool_fd, (*parts)[first], (*parts)[first + 1], true);
 }
 
-bool is_base64_text(std::string_view line) {
-  return std::all_of(line.begin(), line.end(),
-                     [](char c) { return g_ascii_isalnum(c) || c == '+' || c == '/' || c == '='; });
-}
-
 // RFC 5652 §3 ContentInfo: a DER SEQUENCE (any length form) whose first
 // element is the contentType OID: id-envelopedData (RFC 5652 §6) or
 // id-ct-authEnvelopedData (RFC 5083).
@@ -210,20 +190,11 @@ bool opens_enveloped_content_info(const std::string& der) {
 }
 
 // RFC 8551 §3.2: the label is not enough. The body must be base64 and nothing
-// else, so no text a reader could see sits in clear, and must decode to
-// enveloped data.
+// else, and must decode to enveloped data.
 bool is_smime_enveloped(int spool_fd, const message_layout& layout) {
-  auto encoding = single_transfer_encoding(spool_fd, layout);
-  if (!encoding || *encoding != GMIME_CONTENT_ENCODING_BASE64) return false;
-  spool_lines lines(spool_fd, layout.body_offset, layout.size);
-  std::string head;  // the first base64 characters, enough for the OID
-  for (spool_line line; lines.next(line);) {
-    std::string_view text(line.prefix.data(), line.length - line.line_end_size);
-    if (text.size() > line.prefix.size()) return false;  // no base64 writer makes 1 KiB lines
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    if (!is_base64_text(text)) return false;
-    if (head.size() < 32) head.append(text.substr(0, 32 - head.size()));
-  }
+  auto found = base64_only_body(spool_fd, layout, 32);  // enough for the OID
+  if (!found) return false;
+  std::string head = *found;
   // Padding belongs at the end; decoders differ on '=' inside the data.
   if (head.find('=') != std::string::npos) return false;
   head.resize(head.size() / 4 * 4);  // whole base64 quanta only
@@ -249,7 +220,10 @@ protection classify(int spool_fd, const message_layout& layout, GMimeContentType
   }
   if (g_mime_content_type_is_type(type, "application", "pkcs7-mime") ||
       g_mime_content_type_is_type(type, "application", "x-pkcs7-mime")) {
-    return has_param(type, "smime-type", {"enveloped-data", "authEnveloped-data"}) &&
+    // Old clients send name=smime.p7m with no smime-type (RFC 2311): then
+    // the body alone must prove it is enveloped data.
+    bool untyped = g_mime_content_type_get_parameter(type, "smime-type") == nullptr;
+    return (untyped || has_param(type, "smime-type", {"enveloped-data", "authEnveloped-data"})) &&
                    is_smime_enveloped(spool_fd, layout)
                ? protection::smime_enveloped
                : protection::none;

@@ -1,7 +1,9 @@
 // Inline PGP, gpgit's --encrypt-mode prefer-inline and inline-or-plain: the
 // message keeps its headers and becomes one text part whose body is the
 // ASCII-armored encryption of its decoded text, in its original charset, so
-// that decrypting gives back exactly the text the sender wrote.
+// that decrypting gives back exactly the text the sender wrote; or, if asked,
+// converted to UTF-8, which readers of inline PGP (OpenPGP.js, NeoMutt)
+// assume whatever the outer charset says.
 #pragma once
 
 #include <gmime/gmime.h>
@@ -25,13 +27,17 @@ struct inline_text {
   detail::gobject_ptr<GMimeStream> decoded;      // the text to encrypt
   std::optional<std::string> flattened_from;     // set if flattening produced the text
   std::vector<std::string> leaf_content_fields;  // "Name: value" of a flattened leaf
+  std::string content_type;                      // the text's Content-Type value, "" if none
+  bool utf8 = false;                             // converted: the outer charset is utf-8
 };
 
 // The text to encrypt inline: the body of a message that is one text/plain
 // part, or (with `flatten`) the text/plain part the message flattens to.
-// nullopt if there is none. Requires initialise_libraries().
+// nullopt if there is none. With `utf8`, the text is converted to UTF-8: from
+// its declared charset, else from UTF-8 if it is valid UTF-8 and from
+// Windows-1252 if not. Requires initialise_libraries(). Throws error(io).
 std::optional<inline_text> find_inline_text(int spool_fd, const message_layout& layout,
-                                            bool flatten);
+                                            bool flatten, bool utf8);
 
 // Reads a GMime stream (not owned) as a byte_source.
 class gmime_source : public byte_source {

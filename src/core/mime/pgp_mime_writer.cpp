@@ -48,10 +48,11 @@ std::string make_boundary() {
 }
 
 pgp_mime_writer::pgp_mime_writer(fd_writer& out, int spool_fd, const message_layout& layout,
-                                 std::string boundary)
+                                 const header_protection& policy, std::string boundary)
     : out_(out),
       spool_fd_(spool_fd),
       layout_(layout),
+      policy_(policy),
       boundary_(std::move(boundary)),
       eol_(layout.crlf ? "\r\n" : "\n"),
       armor_(out, layout.crlf) {}
@@ -61,7 +62,8 @@ void pgp_mime_writer::line(const std::string& text) {
   out_.write(eol_);
 }
 
-void write_outer_fields(fd_writer& out, int spool_fd, const message_layout& layout) {
+void write_outer_fields(fd_writer& out, int spool_fd, const message_layout& layout,
+                        const header_protection& policy) {
   const char* eol = layout.crlf ? "\r\n" : "\n";
   auto copy_field = [&](const byte_range& range, bool has_line_end) {
     copy_range_to(out, spool_fd, range.offset, range.length);
@@ -69,7 +71,18 @@ void write_outer_fields(fd_writer& out, int spool_fd, const message_layout& layo
   };
   if (layout.mbox_from) copy_field(*layout.mbox_from, true);
   for (const auto& field : layout.fields) {
-    if (stays_outside(field.name)) copy_field(field.raw, field.has_line_end);
+    if (is_content_field(field.name)) continue;
+    switch (outer_form_of(field.name, policy)) {
+      case outer_form::kept:
+        copy_field(field.raw, field.has_line_end);
+        break;
+      case outer_form::obscured:
+        out.write(obscured_subject);
+        out.write(eol);
+        break;
+      case outer_form::removed:
+        break;
+    }
   }
   if (!has_field(layout, "mime-version")) {
     out.write("MIME-Version: 1.0");
@@ -78,7 +91,7 @@ void write_outer_fields(fd_writer& out, int spool_fd, const message_layout& layo
 }
 
 void pgp_mime_writer::write_head() {
-  write_outer_fields(out_, spool_fd_, layout_);
+  write_outer_fields(out_, spool_fd_, layout_, policy_);
   line("Content-Type: multipart/encrypted;");
   line("\tprotocol=\"application/pgp-encrypted\";");
   line("\tboundary=\"" + boundary_ + "\"");

@@ -1,6 +1,7 @@
 // Writes the PGP/MIME message (RFC 3156 §4): the original envelope line and
 // header fields byte for byte (less the Content-* fields, which travel inside,
-// and the DKIM signatures, which can no longer verify), the added top-level
+// and the DKIM signatures, which can no longer verify; with a hidden Subject,
+// in the form RFC 9788's hcp_baseline gives them), the added top-level
 // fields, the version part, and the armored ciphertext as it arrives.
 #pragma once
 
@@ -10,13 +11,15 @@
 #include "core/base/crlf.hpp"
 #include "core/base/fd_io.hpp"
 #include "core/mime/header_scan.hpp"
+#include "core/mime/protected_headers.hpp"
 
 namespace gpgseal {
 
 class pgp_mime_writer : public byte_sink {
  public:
   // `out` and `spool_fd` are borrowed. Line ends follow the input's (layout.crlf).
-  pgp_mime_writer(fd_writer& out, int spool_fd, const message_layout& layout, std::string boundary);
+  pgp_mime_writer(fd_writer& out, int spool_fd, const message_layout& layout,
+                  const header_protection& policy, std::string boundary);
 
   // Everything up to the first line of the armored ciphertext.
   void write_head();
@@ -31,22 +34,25 @@ class pgp_mime_writer : public byte_sink {
   fd_writer& out_;
   int spool_fd_;
   const message_layout& layout_;
+  header_protection policy_;
   std::string boundary_;
   std::string eol_;
   line_end_writer armor_;
 };
 
 // Writes what stays outside in clear, as the original has it: the mbox "From "
-// line, the header fields stays_outside() keeps (each with its line end), and
-// "MIME-Version: 1.0" if the original had none. Shared by the PGP/MIME and
-// S/MIME writers. Throws error(io).
-void write_outer_fields(fd_writer& out, int spool_fd, const message_layout& layout);
+// line, the header fields `policy` keeps outside (each with its line end; a
+// hidden Subject as "[...]"), and "MIME-Version: 1.0" if the original had
+// none. Shared by the PGP/MIME and S/MIME writers. Throws error(io).
+void write_outer_fields(fd_writer& out, int spool_fd, const message_layout& layout,
+                        const header_protection& policy);
 
 // A boundary that cannot occur in armored text (it contains '.' and '_',
 // which are outside the radix-64 alphabet).
 std::string make_boundary();
 
-// True for fields that stay outside in clear.
+// True for fields of an encrypted message that are the original's outer
+// fields (and gpgseal's marker), not its MIME structure.
 bool stays_outside(const std::string& lower_name);
 
 }  // namespace gpgseal

@@ -17,11 +17,16 @@ constexpr std::size_t flush_size = 64 * 1024;
 
 }  // namespace
 
-smime_writer::smime_writer(fd_writer& out, int spool_fd, const message_layout& layout)
-    : out_(out), spool_fd_(spool_fd), layout_(layout), eol_(layout.crlf ? "\r\n" : "\n") {}
+smime_writer::smime_writer(fd_writer& out, int spool_fd, const message_layout& layout,
+                           const header_protection& policy)
+    : out_(out),
+      spool_fd_(spool_fd),
+      layout_(layout),
+      policy_(policy),
+      eol_(layout.crlf ? "\r\n" : "\n") {}
 
 void smime_writer::write_head() {
-  write_outer_fields(out_, spool_fd_, layout_);
+  write_outer_fields(out_, spool_fd_, layout_, policy_);
   auto line = [&](std::string_view text) {
     out_.write(text);
     out_.write(eol_);

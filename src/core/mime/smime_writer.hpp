@@ -12,13 +12,16 @@
 #include "core/base/byte_stream.hpp"
 #include "core/base/fd_io.hpp"
 #include "core/mime/header_scan.hpp"
+#include "core/mime/protected_headers.hpp"
 
 namespace gpgseal {
 
 class smime_writer : public byte_sink {
  public:
   // `out` and `spool_fd` are borrowed. Line ends follow the input's (layout.crlf).
-  smime_writer(fd_writer& out, int spool_fd, const message_layout& layout);
+  // The outer fields follow `policy`, as for PGP/MIME (protected_headers.hpp).
+  smime_writer(fd_writer& out, int spool_fd, const message_layout& layout,
+               const header_protection& policy);
 
   // The header and the empty line before the base64 body.
   void write_head();
@@ -33,6 +36,7 @@ class smime_writer : public byte_sink {
   fd_writer& out_;
   int spool_fd_;
   const message_layout& layout_;
+  header_protection policy_;
   std::string eol_;
   std::array<unsigned char, 3> pending_{};  // bytes not yet making a whole quantum
   std::size_t pending_size_ = 0;

@@ -98,7 +98,13 @@ TEST(PgpMime, HeadersOnlyWithoutLineEnd) {
   EXPECT_EQ(run.outcome.action, filter_action::encrypted);
   std::string armored;
   ASSERT_TRUE(test::has_pgp_mime_structure(run.output, &armored));
-  EXPECT_EQ(shared_keys().ring.decrypt(armored), "Content-Type: text/plain\r\n\r\n");
+  // The protected-header block (protected_headers_test.cpp), then the
+  // Content-Type with its markers and the empty body.
+  std::string payload = shared_keys().ring.decrypt(armored);
+  const std::string block = "Subject: s\r\nHP-Outer: Subject: s\r\n";
+  ASSERT_EQ(payload.substr(0, block.size()), block);
+  EXPECT_EQ(payload.substr(block.size()),
+            "Content-Type: text/plain;\r\n\tprotected-headers=\"v1\"; hp=\"cipher\"\r\n\r\n");
 }
 
 TEST(PgpMime, InputReadThroughAPipeOneByteAtATime) {

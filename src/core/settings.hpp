@@ -17,7 +17,7 @@ enum class encrypt_mode {
   inline_or_plain,  // inline PGP for a single text/plain part, else unchanged
 };
 
-// Header protection (RFC 9788, README "Protected headers"): every PGP/MIME
+// Header protection (RFC 9788, README "Protected headers"): every PGP/MIME and S/MIME
 // payload carries a copy of the header; these choose what changes outside.
 struct header_protection {
   bool hide_subject = false;   // RFC 9788 hcp_baseline: Subject "[...]", no Comments/Keywords

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/base/crlf.hpp"
+#include "core/base/library_init.hpp"
 #include "core/mime/header_scan.hpp"
 #include "core/mime/payload.hpp"
 #include "fuzz/fuzz_support.hpp"
@@ -41,6 +42,8 @@ void check_crlf_chunking(const std::string& input, std::size_t chunk) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // The payload parses Content-Type with GMime (protected-header markers).
+  gpgseal::initialise_libraries();
   std::string input(reinterpret_cast<const char*>(data), size);
   std::size_t read_size = size ? 1 + data[0] % 251 : 1;
   check_payload(input, read_size);

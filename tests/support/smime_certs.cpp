@@ -124,7 +124,7 @@ std::string openssl_decrypt(const std::string& der, const std::string& name) {
 }
 
 ::testing::AssertionResult smime_round_trips(const std::string& input, const std::string& output,
-                                             const std::string& name) {
+                                             const std::string& name, bool hidden_subject) {
   std::string der;
   if (auto s = smime_body(output, &der); !s) return s;
   std::string payload;
@@ -133,7 +133,7 @@ std::string openssl_decrypt(const std::string& der, const std::string& name) {
   } catch (const std::exception& e) {
     return ::testing::AssertionFailure() << "decryption failed: " << e.what();
   }
-  if (auto same = payload_matches(input, output, payload); !same) return same;
+  if (auto same = payload_matches(input, output, payload, hidden_subject); !same) return same;
   return only_base64_lines(split_message(output).body);
 }
 

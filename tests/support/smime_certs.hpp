@@ -41,8 +41,10 @@ std::string openssl_decrypt(const std::string& der, const std::string& name);
 // The whole S/MIME contract for an encrypted result: one application/pkcs7-mime
 // part with smime-type=enveloped-data and name="smime.p7m", base64 and nothing
 // else in the body, AES-256, decrypting with NAME's key (openssl) to the
-// input's Content-* fields and body in canonical CRLF, outer fields kept.
+// input's protected header fields, Content-* fields and body in canonical
+// CRLF, outer fields kept (with `hidden_subject`, as mail_check.hpp's
+// round_trips says; no Legacy Display Element).
 ::testing::AssertionResult smime_round_trips(const std::string& input, const std::string& output,
-                                             const std::string& name);
+                                             const std::string& name, bool hidden_subject = false);
 
 }  // namespace gpgseal::test

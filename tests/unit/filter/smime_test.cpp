@@ -104,6 +104,23 @@ TEST(Smime, ReadsThroughAPipeOneByteAtATime) {
   EXPECT_TRUE(test::smime_round_trips(message, run.output, "alice-ca"));
 }
 
+// RFC 9788's hcp_baseline holds for S/MIME too: the real Subject inside,
+// "[...]" outside (without a Legacy Display Element, which would change the
+// text this check compares).
+TEST(Smime, HiddenSubjectIsProtectedInsideOnly) {
+  test::smime_keyring ring;
+  ring.import_cert(alice, "alice-ca");
+  auto options = test::options_for(ring.home(), {alice});
+  options.headers.hide_subject = true;
+  options.headers.legacy_display = false;
+  auto run = test::run_core(message, options, test::feed::file);
+  ASSERT_EQ(run.outcome.action, filter_action::encrypted) << run.outcome.detail;
+  EXPECT_TRUE(run.outcome.smime);
+  EXPECT_NE(run.output.find("Subject: [...]"), std::string::npos);
+  EXPECT_EQ(run.output.find("quarterly figures"), std::string::npos);
+  EXPECT_TRUE(test::smime_round_trips(message, run.output, "alice-ca", true));
+}
+
 TEST(Smime, OwnOutputPassesThroughASecondRunUnchanged) {
   test::smime_keyring ring;
   ring.import_cert(alice, "alice-ca");

@@ -208,6 +208,31 @@ TEST(CliSmime, StoppedGpgsmWithOnErrorFailWritesNothingAndExits75) {
   EXPECT_TRUE(gpgsm_gone(ring.home())) << "gpgseal left its stopped gpgsm behind";
 }
 
+// gpgsm asks the keyring's gpg-agent whether the root is trusted. An agent
+// that hangs (stopped) holds gpgsm up: the deadline still ends the run by
+// the policy, and gpgsm does not outlive it.
+TEST(CliSmime, HangingAgentIsCutShortByTheDeadline) {
+  smime_keyring ring;
+  ring.import_cert(alice, "alice-ca");
+  run_checked({"gpg-connect-agent", "--homedir", ring.home(), "/bye"});
+  std::vector<pid_t> agents;
+  for (pid_t pid : processes_naming(ring.home())) {
+    if (cmdline_of(pid).rfind("gpg-agent", 0) == 0) agents.push_back(pid);
+  }
+  ASSERT_EQ(agents.size(), 1u) << "no gpg-agent for the keyring";
+  ASSERT_EQ(::kill(agents[0], SIGSTOP), 0);
+  const std::string input = plain_message();
+  measured_run run =
+      run_gpgseal_measured(args_for(ring, {"--timeout", "2", "--log", "stderr"}), whole(input));
+  const bool gone = gpgsm_gone(ring.home());
+  ::kill(agents[0], SIGKILL);  // before ~smime_keyring asks it to stop
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(run.output() == input) << "stdout is not the original message";
+  EXPECT_NE(run.err.find("--timeout of 2 s"), std::string::npos) << run.err;
+  EXPECT_LT(run.seconds, 6);
+  EXPECT_TRUE(gone) << "gpgseal left gpgsm waiting for the agent";
+}
+
 // The bound: 100 MiB within 32 MiB of gpgseal's own RSS.
 TEST(CliSmime, HundredMebibyteMessageIsSealedInBoundedMemory) {
   smime_keyring ring;

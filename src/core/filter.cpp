@@ -134,11 +134,16 @@ sealing seal_by_preference(const seal_settings& settings, deadline_watchdog& wat
                            const detail::compose_function& compose_smime) {
   const detail::keyring_kinds kinds =
       detail::scan_keyring_kinds(detail::keyring_directory(settings));
-  select_engines(kinds.x509);
+  const bool cms = select_engines(kinds.x509);
   const bool openpgp_first = settings.prefer == protocol_preference::openpgp;
   std::string missing;
   for (bool smime : {!openpgp_first, openpgp_first}) {
     if (smime ? !kinds.x509 : (kinds.x509 && !kinds.openpgp)) continue;
+    if (smime && !cms) {
+      throw error(error_kind::unavailable,
+                  "cannot use gpgsm for S/MIME: this process chose OpenPGP only, at its first "
+                  "message (see enable_smime_for_every_message)");
+    }
     sealing result{smime ? detail::seal_to_certificates(settings, watchdog, compose_smime)
                          : detail::seal_to_openpgp_keys(settings, watchdog, compose_openpgp),
                    smime};
@@ -275,6 +280,11 @@ void abandon(const spooled_input& spool, int out_fd, const failure_policy& polic
 }
 
 }  // namespace
+
+void enable_smime_for_every_message() {
+  initialise_libraries();
+  select_engines(true);
+}
 
 void drain_input(int in_fd) { discard_input(in_fd); }
 

@@ -58,6 +58,16 @@ using abandon_handler = std::function<void(const filter_outcome&)>;
 filter_outcome run_filter(int in_fd, int out_fd, const seal_settings& settings,
                           const failure_policy& policy, const abandon_handler& on_abandoned = {});
 
+// For a process that seals more than one message (a daemon, a batch, one
+// copy per recipient): call once at start, before starting any thread, so
+// that every message can be sealed with S/MIME. Otherwise the process's first
+// message decides for all of them: S/MIME only if that message's keyring held
+// certificates (GPGME finds gpgsm through gpgconf, or never), with PATH set
+// to the system directories (setenv, which races with other threads) while
+// it is sealed. Costs one gpgconf run per process. Idempotent; throws
+// error(unavailable) if GPGME is unusable.
+void enable_smime_for_every_message();
+
 // Reads `in_fd` to its end and discards it: a filter that exits before reading
 // all its input makes Dovecot's LMTP delivery fail. Throws error(io).
 void drain_input(int in_fd);

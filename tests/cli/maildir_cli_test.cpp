@@ -14,6 +14,7 @@
 
 #include "cli/cli_support.hpp"
 #include "support/maildir_fixture.hpp"
+#include "support/smime_certs.hpp"
 
 namespace gpgseal::test::cli {
 namespace {
@@ -259,6 +260,35 @@ INSTANTIATE_TEST_SUITE_P(IntAndTerm, MaildirCliSignal, ::testing::Values(SIGINT,
                          [](const ::testing::TestParamInfo<int>& info) {
                            return info.param == SIGINT ? "Sigint" : "Sigterm";
                          });
+
+// An S/MIME user's stored mail, sealed by two threads: every message becomes
+// application/pkcs7-mime that openssl (not gpgsm) decrypts to the original.
+TEST(MaildirCli, SmimeUserStoredMailIsSealedByEveryJob) {
+  smime_keyring ring;
+  ring.import_cert("alice@example.org", "alice-ca");
+  temp_maildir maildir;
+  const std::vector<std::string> tags = {"a", "b", "c", "d"};
+  for (std::size_t i = 0; i < tags.size(); ++i) {
+    maildir.add("", i % 2 ? "new" : "cur", tags[i] + ".M1P1.host" + (i % 2 ? "" : ":2,S"),
+                maildir_message(tags[i]));
+  }
+  process_result r =
+      run_tool({"--jobs", "2", "--gnupghome", ring.home(), maildir.root(), "alice@example.org"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  EXPECT_TRUE(contains(r.out, "encrypted                  4")) << r.out;
+  std::size_t checked = 0;
+  for (const char* subdir : {"cur", "new"}) {
+    for (const auto& name : maildir.names("", subdir)) {
+      const std::string tag = name.substr(0, name.find('.'));
+      EXPECT_TRUE(smime_round_trips(maildir_message(tag),
+                                    read_file(maildir.folder("") + "/" + subdir + "/" + name),
+                                    "alice-ca"))
+          << name;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, tags.size());
+}
 
 }  // namespace
 }  // namespace gpgseal::test::cli

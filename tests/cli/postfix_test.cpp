@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/cli_support.hpp"
 #include "support/mail_check.hpp"
+#include "support/smime_certs.hpp"
 
 namespace gpgseal::test::cli {
 namespace {
@@ -100,6 +102,19 @@ std::vector<std::string> args_for(const std::vector<std::string>& recipients,
   args.insert(args.end(), extra.begin(), extra.end());
   args.insert(args.end(), {"-f", "sender@example.net", "--"});
   args.insert(args.end(), recipients.begin(), recipients.end());
+  return args;
+}
+
+// `args` (from args_for) with the keyring template `rings`/%d/%n, each local
+// part's keyring linked there under example.org.
+std::vector<std::string> with_keyring_template(
+    std::vector<std::string> args, const scratch_dir& rings,
+    const std::vector<std::pair<std::string, std::string>>& keyrings) {
+  fs::create_directory(rings / "example.org");
+  for (const auto& [local, home] : keyrings) {
+    fs::create_directory_symlink(home, rings / ("example.org/" + local));
+  }
+  args[1] = rings / "%d/%n";
   return args;
 }
 
@@ -212,12 +227,9 @@ TEST(CliPostfix, KeyringTemplateIsExpandedForEachRecipient) {
   test_keyring alice_ring;
   alice_ring.import(keys().alice_client.export_public("alice@example.org"));
   scratch_dir bob_ring;
-  fs::create_directory(rings / "example.org");
-  fs::create_directory_symlink(alice_ring.home(), rings / "example.org/alice");
-  fs::create_directory_symlink(bob_ring.path(), rings / "example.org/bob");
-  std::vector<std::string> args =
-      args_for({"alice@example.org", "bob@example.org"}, state.path(), sendmail);
-  args[1] = rings / "%d/%n";
+  std::vector<std::string> args = with_keyring_template(
+      args_for({"alice@example.org", "bob@example.org"}, state.path(), sendmail), rings,
+      {{"alice", alice_ring.home()}, {"bob", bob_ring.path()}});
   const std::string input = plain_message();
   process_result r = run_postfix(args, input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -227,6 +239,31 @@ TEST(CliPostfix, KeyringTemplateIsExpandedForEachRecipient) {
   EXPECT_TRUE(round_trips(input, calls[0].message, keys().alice_client));
   EXPECT_EQ(calls[1].args, sendmail_args({"bob@example.org"}));
   EXPECT_EQ(calls[1].message, input);
+}
+
+// One process, two copies: Bob's keyring (OpenPGP only) comes first. Once,
+// it decided for the whole process that gpgsm was never needed, and Alice's
+// copy (her keyring holds a certificate) went out unchanged.
+TEST(CliPostfix, OpenpgpCopyFirstThenAnSmimeCopyAreBothSealed) {
+  sendmail_stub sendmail;
+  scratch_dir state;
+  scratch_dir rings;
+  test_keyring bob_ring;
+  bob_ring.import(keys().bob_client.export_public("bob@example.org"));
+  smime_keyring alice_ring;
+  alice_ring.import_cert("alice@example.org", "alice-ca");
+  std::vector<std::string> args = with_keyring_template(
+      args_for({"bob@example.org", "alice@example.org"}, state.path(), sendmail), rings,
+      {{"bob", bob_ring.home()}, {"alice", alice_ring.home()}});
+  const std::string input = plain_message();
+  process_result r = run_postfix(args, input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto calls = sendmail.queued();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].args, sendmail_args({"bob@example.org"}));
+  EXPECT_TRUE(round_trips(input, calls[0].message, keys().bob_client));
+  EXPECT_EQ(calls[1].args, sendmail_args({"alice@example.org"}));
+  EXPECT_TRUE(smime_round_trips(input, calls[1].message, "alice-ca")) << r.err;
 }
 
 TEST(CliPostfix, RecipientOutsideTheLocalDomainsIsNotEncrypted) {

@@ -13,6 +13,7 @@
 
 #include "cli_support.hpp"
 #include "support/mail_check.hpp"
+#include "support/smime_certs.hpp"
 
 namespace gpgseal::test::cli {
 namespace {
@@ -76,6 +77,29 @@ TEST(CliSyslog, EncryptedMessageLineNamesAddressAndKeyButNoContent) {
   std::string subject = input.substr(input.find("Subject: ") + 9);
   subject = subject.substr(0, subject.find('\n'));
   EXPECT_EQ(line->find(subject), std::string::npos) << "message content in the log";
+}
+
+// An S/MIME user's line names the certificate gpgsm encrypted to.
+TEST(CliSyslog, SmimeLineNamesTheCertificateFingerprint) {
+  if (!can_listen()) GTEST_SKIP() << "needs root and no syslog daemon on /dev/log";
+  smime_keyring ring;
+  ring.import_cert("alice@example.org", "alice-ca");
+  syslog_sink sink;
+  ASSERT_TRUE(sink.bound());
+  const std::string input = plain_message();
+  process_result r = run_gpgseal({"--gnupghome", ring.home(), "alice@example.org"}, input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(smime_round_trips(input, r.out, "alice-ca"));
+  // gpgsm starts the keyring's gpg-agent, which logs there as well.
+  auto line = sink.next();
+  while (line && line->find("gpgseal[") == std::string::npos) line = sink.next();
+  ASSERT_TRUE(line.has_value()) << "no syslog datagram";
+  EXPECT_EQ(line->rfind(priority_prefix(6), 0), 0u) << *line;  // info
+  EXPECT_NE(line->find("<alice@example.org> encrypted with S/MIME to certificate 0x" +
+                       cert_fingerprint("alice-ca")),
+            std::string::npos)
+      << *line;
+  EXPECT_EQ(line->find("Quarterly figures"), std::string::npos) << "message content in the log";
 }
 
 TEST(CliSyslog, MissingKeyIsANoticeWithTheReason) {

@@ -10,6 +10,9 @@
 # - 50 concurrent sessions: every message arrives once, decrypting to its own
 #   original;
 # - RSET after a recipient, and a connection dropped in mid-DATA;
+# - an S/MIME user (a certificate in the same keyring, imported with
+#   gpgseal-import-cert) gets RFC 8551 S/MIME that openssl decrypts to the
+#   original, after OpenPGP messages from the same filter process;
 # - the filter process is the same one from the first message to the last.
 #
 # Usage: tests/e2e/smtpd_run.sh GPGSEAL_SMTPD_BINARY  (as root; 77 = skip)
@@ -24,6 +27,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$HERE/mta/lib_mta.sh"
 readonly SENDER=sender@example.com
 readonly KEYED=keyed@example.org NOKEY=nokey@example.org
+readonly SMIME=alice@example.org  # the test certificates' address
 readonly PEAK_RSS_LIMIT_KIB=$((48 * 1024))
 
 stop_agents() { kill_agents root "$tmp/client"; }
@@ -98,6 +102,10 @@ setup() {
     "$(mta_layer opensmtpd)/etc/passwd")
   mkdir -m 0700 "$tmp/smtpd-keys"
   GNUPGHOME=$tmp/smtpd-keys gpg --batch --quiet --import "$tmp/keyed.asc" 2>/dev/null
+  "$REPO/tests/support/make_test_certs.sh" "$tmp/certs" >/dev/null
+  cat "$tmp/certs/alice-ca.pem" "$tmp/certs/ca.pem" >"$tmp/alice-chain.pem"
+  "$REPO/scripts/gpgseal-import-cert" --gnupghome "$tmp/smtpd-keys" "$SMIME" \
+    "$tmp/alice-chain.pem" >/dev/null
   GNUPGHOME=$tmp/smtpd-keys gpgconf --kill all
   chown -R "$owner" "$tmp/smtpd-keys"
   opensmtpd_start
@@ -131,6 +139,24 @@ PY
     fail big/bounded-memory "peak RSS ${peak} KiB"
   fi
   rm -f "$big" "$file"
+}
+
+# Two S/MIME messages, the filter having sealed OpenPGP ones before.
+case_smime() {
+  local name file why
+  for name in smime smime-again; do
+    message "$name" "<$SMIME>" >"$tmp/$name.eml"
+    mta_smtp "$OPENSMTPD_PORT" "$SENDER" "$SMIME" <"$tmp/$name.eml" ||
+      { fail "$name" "SMTP refused"; continue; }
+    file=$(stored_with "$name")
+    [[ -n $file ]] || { fail "$name" "not delivered"; continue; }
+    if why=$(python3 "$HERE/check_stored.py" smime "$tmp/$name.eml" "$file" \
+               "$tmp/certs/alice-ca" 2>&1); then
+      pass "$name"
+    else
+      fail "$name" "$why"
+    fi
+  done
 }
 
 case_concurrent() {
@@ -188,6 +214,7 @@ main() {
   check_verdict already-encrypted unchanged "$tmp/already.eml" \
     "$(stored_with already-encrypted)"
   case_rset_and_drop
+  case_smime
   case_memory
   case_concurrent
   if [[ $(filter_pids) == "$first_pid" ]]; then

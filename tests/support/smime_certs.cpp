@@ -1,6 +1,7 @@
 #include "support/smime_certs.hpp"
 
 #include <gmime/gmime.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <mutex>
@@ -15,7 +16,11 @@ namespace {
 
 const std::string source_dir = GPGSEAL_SOURCE_DIR;
 
+// The certificates ctest made once for the whole run (make_test_certs in
+// tests/CMakeLists.txt), else a set of this process's own.
 std::string make_certs() {
+  const std::string saved = GPGSEAL_TEST_CERTS_DIR;
+  if (::access((saved + "/ca.pem").c_str(), R_OK) == 0) return saved;
   std::string dir = make_temp_dir();
   run_checked({source_dir + "/tests/support/make_test_certs.sh", dir});
   return dir;

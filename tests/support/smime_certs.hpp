@@ -1,6 +1,7 @@
 // X.509 test certificates and S/MIME keyrings for the S/MIME tests. The
 // certificates come from tests/support/make_test_certs.sh (INSECURE test keys,
-// made once per test program); a keyring is a fresh 0700 directory that gets
+// made once per ctest run by the make_test_certs fixture, else once per test
+// program); a keyring is a fresh 0700 directory that gets
 // them through gpgseal-import-cert, as a user's would, or through bare
 // `gpgsm --import` for those the command refuses. Decryption is done by
 // another implementation, `openssl cms`, never by gpgsm.

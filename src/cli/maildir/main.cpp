@@ -28,6 +28,7 @@
 #include "cli/common/privileges.hpp"
 #include "cli/common/usage.hpp"
 #include "cli/maildir/when.hpp"
+#include "core/filter.hpp"
 #include "core/maildir.hpp"
 
 namespace {
@@ -175,6 +176,8 @@ int run(maildir_command& command) {
   catch_stop_signals();
   try {
     become_maildir_owner_if_root(command);
+    // Before the --jobs threads start.
+    gpgseal::enable_smime_for_every_message();
     gpgseal::maildir_summary summary = gpgseal::encrypt_maildir(
         command.maildir, command.settings, limits_for(command.shared), command.run);
     console.finish();

@@ -27,6 +27,7 @@
 #include "cli/postfix/journal.hpp"
 #include "cli/postfix/reinject.hpp"
 #include "cli/postfix/spooled_message.hpp"
+#include "core/filter.hpp"
 
 namespace {
 
@@ -172,6 +173,8 @@ int run(const postfix_command& command) {
     std::string temp_dir = settings_for(command.shared, {}).temp_dir;
     spooled_message message = spool_message(STDIN_FILENO, temp_dir);
     if (message.size == 0) throw std::runtime_error("empty input is no message");
+    // One copy per recipient, each with its own keyring: S/MIME for any of them.
+    gpgseal::enable_smime_for_every_message();
     reinjection_journal journal(command.state_dir, command.queue_id, message.sha256,
                                 sha256_of(command.sender));
     journal.prune();

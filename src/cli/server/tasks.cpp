@@ -12,6 +12,7 @@
 #include "cli/common/maildir_console.hpp"
 #include "cli/common/privileges.hpp"
 #include "core/error.hpp"
+#include "core/filter.hpp"
 #include "core/key_status.hpp"
 #include "core/maildir.hpp"
 
@@ -110,6 +111,7 @@ user_tally encrypt_user(const server_command& command, const mail_user& user,
   run.stop = &stop;
   run.on_start = [&](std::size_t total) { console.start(total); };
   run.on_report = [&](const message_report& r) { console.report(r); };
+  enable_smime_for_every_message();  // before the --jobs threads start
   maildir_summary summary = encrypt_maildir(maildir, settings, limits_for(command.shared), run);
   console.finish();
   user_tally tally = tally_of(summary);

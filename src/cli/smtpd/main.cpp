@@ -30,6 +30,7 @@
 #include "cli/smtpd/recipients.hpp"
 #include "cli/smtpd/responder.hpp"
 #include "cli/smtpd/sessions.hpp"
+#include "core/filter.hpp"
 
 namespace {
 
@@ -328,6 +329,13 @@ int main(int argc, char** argv) {
   }
   if (auto status = answer_help_or_version(cl, options, print_help)) return *status;
   lower_descriptor_limit();
+  try {
+    // Before the first worker thread: each message is sealed on one.
+    gpgseal::enable_smime_for_every_message();
+  } catch (const gpgseal::error& e) {
+    std::cerr << program << ": " << e.what() << std::endl;
+    return exit_status(ending_for(e.kind()));
+  }
   filter_state state(options, domains);
   return serve(state);
 }

@@ -31,15 +31,18 @@ void initialise_libraries() {
 
 // GPGME reads the flag when it first looks for its engines, at the first
 // context, not in gpgme_check_version (GPGME 1.18, src/dirinfo.c).
-void select_engines(bool with_cms) {
+bool select_engines(bool with_cms) {
   static std::once_flag flag;
+  static bool cms = false;
   std::call_once(flag, [with_cms] {
     if (!with_cms) {
       gpgme_set_global_flag("disable-gpgconf", "1");
     } else if (::setenv("PATH", "/usr/bin:/bin", 1) != 0) {
       throw error(error_kind::unavailable, "cannot set PATH for gpgconf");
     }
+    cms = with_cms;
   });
+  return cms;
 }
 
 }  // namespace gpgseal

@@ -12,8 +12,10 @@ void initialise_libraries();
 // the first GPGME context. Without CMS, GPGME is told not to run gpgconf (it
 // would run it three times and gpgsm once to find engines: about 10 ms). With
 // CMS it must: GPGME 1.18 finds gpgsm only through gpgconf, which it looks
-// up along PATH, so PATH is then set to the system directories.
-// Requires initialise_libraries().
-void select_engines(bool with_cms);
+// up along PATH, so PATH is then set to the system directories (setenv: the
+// first call must come before any other thread reads the environment).
+// Returns whether CMS is usable, as the first call decided. Requires
+// initialise_libraries(). Throws error(unavailable) if PATH cannot be set.
+bool select_engines(bool with_cms);
 
 }  // namespace gpgseal

@@ -17,8 +17,9 @@ void check(gpgme_error_t err, const std::string& what) {
 
 // Returns why `cert` cannot be encrypted to, or nullopt if it can. With a
 // validating listing, gpgsm marks a certificate invalid whose chain does not
-// end at a root trusted in this keyring (trustlist.txt) or lacks an issuer.
-std::optional<std::string> certificate_problem(gpgme_key_t cert) {
+// end at a root trusted in this keyring (trustlist.txt) or lacks an issuer;
+// that matters only to a gpgsm that must validate the chain to encrypt.
+std::optional<std::string> certificate_problem(gpgme_key_t cert, bool chain_must_validate) {
   gpgme_subkey_t key = cert->subkeys;
   if (cert->revoked || (key && key->revoked)) return std::string("revoked");
   if (cert->expired || (key && key->expired)) {
@@ -29,7 +30,7 @@ std::optional<std::string> certificate_problem(gpgme_key_t cert) {
         "not for encryption (key usage, or a key type this gpgsm cannot encrypt to)");
   }
   if (cert->disabled) return std::string("disabled");
-  if (cert->invalid || key->invalid) {
+  if (chain_must_validate && (cert->invalid || key->invalid)) {
     return std::string(
         "its chain is not valid here (root not trusted in trustlist.txt, or an "
         "issuer missing)");
@@ -96,7 +97,15 @@ context_ptr make_cms_context(const std::string& gnupg_home) {
   return ctx;
 }
 
-key_selection select_certificates(gpgme_ctx_t ctx, const std::vector<std::string>& addresses) {
+std::string gpgsm_version(gpgme_ctx_t ctx) {
+  for (gpgme_engine_info_t e = gpgme_ctx_get_engine_info(ctx); e; e = e->next) {
+    if (e->protocol == GPGME_PROTOCOL_CMS && e->version) return e->version;
+  }
+  return "";
+}
+
+key_selection select_certificates(gpgme_ctx_t ctx, const std::vector<std::string>& addresses,
+                                  bool chain_must_validate) {
   // gpgsm matches substrings (malice@ for alice@): names_address decides.
   auto listed = list_keys_matching(ctx, addresses);
   key_selection selection;
@@ -104,7 +113,7 @@ key_selection select_certificates(gpgme_ctx_t ctx, const std::vector<std::string
     bool found = false;
     for (const auto& cert : listed) {
       if (!names_address(cert.get(), address)) continue;
-      if (auto problem = certificate_problem(cert.get())) {
+      if (auto problem = certificate_problem(cert.get(), chain_must_validate)) {
         selection.rejected.push_back({address, fingerprint_of(cert.get()), *problem});
         continue;
       }

@@ -1,6 +1,10 @@
 #include "core/cms/sealing.hpp"
 
+#include <gpgme.h>
+
+#include "core/cms/always_trust.hpp"
 #include "core/cms/certificates.hpp"
+#include "core/openpgp/encrypt.hpp"
 #include "core/openpgp/key_cache.hpp"
 #include "core/openpgp/keyring_dir.hpp"
 
@@ -8,8 +12,24 @@ namespace gpgseal::detail {
 
 namespace {
 
-const key_source certificates{select_certificates, describe_missing_certificates,
-                              certificate_cache_file_name};
+// Every CMS encryption asks for always-trust (openpgp/encrypt.cpp); where
+// GPGME and gpgsm honour it, the keyring alone is the trust decision.
+key_source certificates(gpgme_ctx_t ctx) {
+  const bool chain_must_validate =
+      !cms_always_trust_works(gpgme_check_version(nullptr), gpgsm_version(ctx));
+  return {[chain_must_validate](gpgme_ctx_t c, const std::vector<std::string>& addresses) {
+            return select_certificates(c, addresses, chain_must_validate);
+          },
+          describe_missing_certificates, certificate_cache_file_name, true};
+}
+
+openpgp_result seal_on_new_context(const std::string& home, const seal_settings& settings,
+                                   deadline_watchdog& watchdog, const compose_function& compose) {
+  auto ctx = make_cms_context(home);
+  deadline_cancel_scope cancel_at_deadline(watchdog, [c = ctx.get()] { gpgme_cancel_async(c); });
+  return compose_for_chosen_keys(ctx.get(), home, settings, watchdog, compose,
+                                 certificates(ctx.get()));
+}
 
 }  // namespace
 
@@ -17,9 +37,13 @@ openpgp_result seal_to_certificates(const seal_settings& settings, deadline_watc
                                     const compose_function& compose) {
   const std::string home = keyring_directory(settings);
   check_keyring_directory(home);
-  auto ctx = make_cms_context(home);
-  deadline_cancel_scope cancel_at_deadline(watchdog, [c = ctx.get()] { gpgme_cancel_async(c); });
-  return compose_for_chosen_keys(ctx.get(), home, settings, watchdog, compose, certificates);
+  try {
+    return seal_on_new_context(home, settings, watchdog, compose);
+  } catch (const key_refused&) {
+    // A remembered certificate gpgsm refused, now forgotten: a listing decides.
+    if (watchdog.expired()) throw;
+    return seal_on_new_context(home, settings, watchdog, compose);
+  }
 }
 
 }  // namespace gpgseal::detail

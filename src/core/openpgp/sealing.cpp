@@ -69,6 +69,7 @@ openpgp_result compose_for_chosen_keys(gpgme_ctx_t ctx, const std::string& home,
     } catch (const key_refused&) {
       if (watchdog.expired()) throw;
       forget_keys(home, source.cache_file_name);
+      if (source.refusal_ends_the_context) throw;
       chosen = choose_keys(ctx, home, settings, source, false);
     }
   }

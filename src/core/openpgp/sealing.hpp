@@ -40,11 +40,16 @@ struct key_source {
   std::function<key_selection(gpgme_ctx_t, const std::vector<std::string>&)> select;
   std::function<std::string(const key_selection&, const std::string& gnupg_home)> describe_missing;
   const char* cache_file_name;
+  // After the engine refused a remembered key, the context must not be used
+  // again: GPGME 1.18 crashes in the next CMS key listing on it. The refusal
+  // is then thrown (the choice forgotten) for the caller to start afresh.
+  bool refusal_ends_the_context = false;
 };
 
 // Chooses keys through `source` (remembered, or listed through `ctx`) and runs
 // `compose` with them, encrypting through `ctx`. A remembered key the engine
-// refuses is forgotten and the keyring listed again.
+// refuses is forgotten and the keyring listed again (or, with
+// `refusal_ends_the_context`, key_refused thrown).
 openpgp_result compose_for_chosen_keys(gpgme_ctx_t ctx, const std::string& gnupg_home,
                                        const seal_settings& settings, deadline_watchdog& watchdog,
                                        const compose_function& compose, const key_source& source);

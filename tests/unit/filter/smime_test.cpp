@@ -4,7 +4,12 @@
 // are usable, and which protocol a keyring with both kinds of key gets.
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
 #include "core/base/library_init.hpp"
+#include "core/openpgp/key_cache.hpp"
 #include "support/mail_check.hpp"
 #include "support/process.hpp"
 #include "support/run_core.hpp"
@@ -145,6 +150,80 @@ TEST(Smime, ARememberedCertificateIsUsedOfflineToo) {
   auto second = seal(ring, message);
   ASSERT_EQ(second.outcome.action, filter_action::encrypted) << second.outcome.detail;
   EXPECT_TRUE(test::smime_round_trips(message, second.output, "alice-ca"));
+}
+
+// --- the certificate cache (gpgseal-keycache-cms) ---------------------------------
+
+// Alice's and Bob's certificates in one keyring, old enough to be remembered.
+struct cached_ring {
+  test::smime_keyring ring;
+  cached_ring() {
+    ring.import_cert(alice, "alice-ca");
+    ring.import_cert("bob@example.org", "bob-ca");
+    test::age_keyring(ring.home());
+  }
+  // Plants a choice for Alice as if a listing of the keyring as it is now had made it.
+  void remember_for_alice(const std::string& fingerprint) const {
+    key_selection selection;
+    selection.keys.push_back({fingerprint, 0});
+    remember_keys(ring.home(), observe_keyring(ring.home()), {alice}, selection, std::time(nullptr),
+                  certificate_cache_file_name);
+  }
+  [[nodiscard]] std::vector<std::string> recalled_for_alice() const {
+    std::vector<std::string> fingerprints;
+    auto keys = recall_keys(ring.home(), {alice}, std::time(nullptr), certificate_cache_file_name);
+    for (const auto& key : keys.value_or(std::vector<recipient_key>{})) {
+      fingerprints.push_back(key.fingerprint);
+    }
+    return fingerprints;
+  }
+};
+
+// A planted choice is followed: the second run did not list the keyring.
+TEST(Smime, ACertificateChoiceIsRememberedAndTheNextRunUsesIt) {
+  cached_ring r;
+  auto first = seal(r.ring, message);
+  ASSERT_EQ(first.outcome.action, filter_action::encrypted) << first.outcome.detail;
+  const std::string alice_fpr = test::cert_fingerprint("alice-ca");
+  EXPECT_EQ(r.recalled_for_alice(), std::vector<std::string>{alice_fpr});
+  EXPECT_FALSE(std::filesystem::exists(r.ring.home() + "/" + key_cache_file_name));
+  r.remember_for_alice(test::cert_fingerprint("bob-ca"));
+  auto second = seal(r.ring, message);
+  ASSERT_EQ(second.outcome.action, filter_action::encrypted) << second.outcome.detail;
+  EXPECT_EQ(second.outcome.fingerprints,
+            std::vector<std::string>{test::cert_fingerprint("bob-ca")});
+  EXPECT_TRUE(test::smime_round_trips(message, second.output, "bob-ca"));
+}
+
+// The roots gpgsm trusts are part of the keyring: a change to trustlist.txt
+// (or to the certificates) forgets every remembered choice.
+TEST(Smime, ATrustlistOrCertificateChangeForgetsTheChoice) {
+  cached_ring r;
+  const std::string alice_fpr = test::cert_fingerprint("alice-ca");
+  for (int change = 0; change < 2; ++change) {
+    r.remember_for_alice(test::cert_fingerprint("bob-ca"));
+    ASSERT_FALSE(r.recalled_for_alice().empty());
+    if (change == 0) {
+      std::ofstream(r.ring.home() + "/trustlist.txt", std::ios::app) << "# reviewed\n";
+    } else {
+      r.ring.import_raw("malice");
+    }
+    EXPECT_TRUE(r.recalled_for_alice().empty()) << change;
+    auto run = seal(r.ring, message);
+    ASSERT_EQ(run.outcome.action, filter_action::encrypted) << run.outcome.detail;
+    EXPECT_EQ(run.outcome.fingerprints, std::vector<std::string>{alice_fpr}) << change;
+    EXPECT_TRUE(test::smime_round_trips(message, run.output, "alice-ca"));
+    test::age_keyring(r.ring.home());
+  }
+}
+
+TEST(Smime, ARememberedCertificateGpgsmRefusesMeansAFreshListing) {
+  cached_ring r;
+  r.remember_for_alice(std::string(40, 'D'));  // in no keyring
+  auto run = seal(r.ring, message);
+  ASSERT_EQ(run.outcome.action, filter_action::encrypted) << run.outcome.detail;
+  EXPECT_EQ(run.outcome.fingerprints, std::vector<std::string>{test::cert_fingerprint("alice-ca")});
+  EXPECT_TRUE(test::smime_round_trips(message, run.output, "alice-ca"));
 }
 
 // --- certificates that must not be used --------------------------------------

@@ -132,6 +132,26 @@ TEST(CliSyslog, FailureIsAnErrorOnBothSyslogAndStderr) {
   EXPECT_NE(r.err.find("/nonexistent/keyring"), std::string::npos) << r.err;
 }
 
+// The opt-in choice (--on-missing-keyring pass): the same missing keyring as
+// above is a notice, and stderr (Dovecot's Error log) stays empty.
+TEST(CliSyslog, MissingKeyringUnderPassIsANoticeOnly) {
+  if (!can_listen()) GTEST_SKIP() << "needs root and no syslog daemon on /dev/log";
+  syslog_sink sink;
+  ASSERT_TRUE(sink.bound());
+  const std::string input = plain_message();
+  process_result r = run_gpgseal(
+      {"--gnupghome", "/nonexistent/keyring", "--on-missing-keyring", "pass", "alice@example.org"},
+      input);
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, input);
+  EXPECT_EQ(r.err, "");
+  auto line = sink.next();
+  ASSERT_TRUE(line.has_value()) << "no syslog datagram";
+  EXPECT_EQ(line->rfind(priority_prefix(5), 0), 0u) << *line;  // notice
+  EXPECT_NE(line->find("no keyring directory"), std::string::npos) << *line;
+  EXPECT_NE(line->find("/nonexistent/keyring"), std::string::npos) << *line;
+}
+
 // Fills the daemon's queue from another socket, as a stalled journald leaves
 // it, so that the next blocking send would wait until someone reads.
 bool fill_queue() {

@@ -199,9 +199,13 @@ compile_sieve() {
   chmod 0644 "$tmp/sieve/"*
 }
 
-# dovecot_base_config INSTANCE: what every private Dovecot has: no network
-# listeners, sockets and state in $tmp, passwd-file users in $tmp/users.
+# dovecot_base_config INSTANCE [passwd]: what every private Dovecot has: no
+# network listeners, sockets and state in $tmp, passwd-file users in
+# $tmp/users (with `passwd`: the system's users instead).
 dovecot_base_config() {
+  local users="passwd-file
+  args = $tmp/users"
+  [[ ${2:-} == passwd ]] && users=passwd
   cat <<EOF
 base_dir = $tmp/run
 state_dir = $tmp/state
@@ -214,12 +218,10 @@ default_login_user = dovenull
 first_valid_uid = $(id -u "$e2e_user")
 mail_location = maildir:~/Maildir
 passdb {
-  driver = passwd-file
-  args = $tmp/users
+  driver = $users
 }
 userdb {
-  driver = passwd-file
-  args = $tmp/users
+  driver = $users
 }
 # dovecot-lda runs as the mail user and cannot append to our log file.
 protocol lda {

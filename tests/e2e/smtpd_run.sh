@@ -25,6 +25,8 @@ readonly CASE_TIMEOUT=120
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=tests/e2e/mta/lib_mta.sh
 source "$HERE/mta/lib_mta.sh"
+# shellcheck source=tests/e2e/smtpd/lib_smtpd.sh
+source "$HERE/smtpd/lib_smtpd.sh"
 readonly SENDER=sender@example.com
 readonly KEYED=keyed@example.org NOKEY=nokey@example.org
 readonly SMIME=alice@example.org  # the test certificates' address
@@ -45,43 +47,13 @@ filter_pids() {
   return 0
 }
 
-# stored_with SUBJECT [TENTHS]: the one stored message with that Subject,
-# waiting up to TENTHS tenths of a second (default 300).
-stored_with() {
-  local i file
-  for ((i = 0; i < ${2:-300}; i++)); do
-    # shellcheck disable=SC2046  # Maildir file names have no blanks
-    file=$(grep -lx "Subject: $1" $(maildir_files "$(maildir)") /dev/null 2>/dev/null || true)
-    [[ -n $file ]] && { echo "$file"; return; }
-    sleep 0.1
-  done
-}
-
-# message SUBJECT RCPT...: a small message.
-message() {
-  local subject=$1; shift
-  # With Date and Message-ID: smtpd appends those it misses after the filter.
-  printf 'From: <%s>\nTo: %s\nSubject: %s\nDate: Fri, 4 Dec 2026 12:00:00 +0000\nMessage-ID: <%s.%s@example.com>\n' \
-    "$SENDER" "$*" "$subject" "${subject// /.}" "$$"
-  printf 'Content-Type: text/plain; charset=utf-8\n\nbody of %s\n.a line with a leading dot\n|pipes|in|a|line|\n' \
-    "$subject"
-}
-
-# send_check NAME MODE RCPT...: sends one message, checks what was stored.
+stored_with() { smtpd_stored "$(maildir)" "$@"; }
+message() { smtpd_message "$@"; }
+# send_check NAME MODE RCPT...: all test addresses are one user's, a copy per
+# recipient in one Maildir.
 send_check() {
-  local name=$1 mode=$2 file files; shift 2
-  message "$name" "$@" >"$tmp/$name.eml"
-  if ! mta_smtp "$OPENSMTPD_PORT" "$SENDER" "$@" <"$tmp/$name.eml"; then
-    fail "$name" "SMTP refused"; return
-  fi
-  # All test addresses are one user's: a copy per recipient in one Maildir.
-  files=$(stored_with "$name")
-  [[ -n $files ]] || { fail "$name" "not delivered"; return; }
-  [[ $(grep -c . <<<"$files") -eq $# ]] ||
-    { fail "$name" "$(grep -c . <<<"$files") copies for $# recipients"; return; }
-  for file in $files; do
-    check_verdict "$name" "$mode" "$tmp/$name.eml" "$file" "$tmp/client"
-  done
+  local name=$1 mode=$2; shift 2
+  smtpd_send_check "$OPENSMTPD_PORT" "$(maildir)" "$name" "$mode" "$tmp/client" "$@"
 }
 
 setup() {

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <utility>
 
 namespace gpgseal::cli {
 
@@ -58,8 +59,9 @@ std::string dovecot_line(const std::string& text, bool error) {
 
 }  // namespace
 
-message_log::message_log(log_destination destination, int facility)
+message_log::message_log(log_destination destination, int facility, std::string stderr_prefix)
     : destination_(destination),
+      stderr_prefix_(std::move(stderr_prefix)),
       syslog_("gpgseal", facility),
       start_(std::chrono::steady_clock::now()) {}
 
@@ -83,13 +85,13 @@ void message_log::outcome(const filter_outcome& outcome,
   if (destination_ == log_destination::dovecot && parent_is_dovecot_lmtp()) {
     std::cerr << dovecot_line(text, error) << std::endl;
   } else {
-    std::cerr << "gpgseal: " << text << std::endl;
+    std::cerr << stderr_prefix_ << text << std::endl;
   }
 }
 
 void message_log::failure(const std::string& text) {
   syslog_.send(LOG_ERR, text);
-  std::cerr << "gpgseal: " << text << std::endl;
+  std::cerr << stderr_prefix_ << text << std::endl;
 }
 
 }  // namespace gpgseal::cli

@@ -21,8 +21,9 @@ enum class log_destination { syslog, syslog_and_stderr, dovecot, none };
 
 class message_log {
  public:
-  // `facility` is a syslog LOG_* facility value.
-  message_log(log_destination destination, int facility);
+  // `facility` is a syslog LOG_* facility value. `stderr_prefix` starts each
+  // stderr line; empty where the reader of stderr names the program itself.
+  message_log(log_destination destination, int facility, std::string stderr_prefix = "gpgseal: ");
   message_log(const message_log&) = delete;
   message_log& operator=(const message_log&) = delete;
 
@@ -32,6 +33,7 @@ class message_log {
 
  private:
   log_destination destination_;
+  std::string stderr_prefix_;
   syslog_client syslog_;
   std::chrono::steady_clock::time_point start_;
 };

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -18,7 +17,6 @@
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli/common/exit_status.hpp"
@@ -30,6 +28,7 @@
 #include "cli/smtpd/recipients.hpp"
 #include "cli/smtpd/responder.hpp"
 #include "cli/smtpd/sessions.hpp"
+#include "cli/smtpd/workers.hpp"
 #include "core/filter.hpp"
 
 namespace {
@@ -46,7 +45,9 @@ command_line smtpd_command_line() {
                                logging_options);
   cl.own_options().add_options()(
       "local-domain", po::value<std::vector<std::string>>()->value_name("DOMAIN"),
-      "seal only messages whose recipients are all in DOMAIN (repeatable; default: any)");
+      "seal only messages whose recipients are all in DOMAIN (repeatable; default: any)")(
+      "workers", po::value<unsigned>()->value_name("N"),
+      "seal at most N messages at once; the others wait their turn (default: one per CPU)");
   return cl;
 }
 
@@ -65,8 +66,11 @@ void print_help(const command_line& cl) {
 // What the workers and the reading loop share.
 class filter_state {
  public:
-  filter_state(shared_options options, std::vector<std::string> domains)
-      : options_(std::move(options)), domains_(std::move(domains)), out_(STDOUT_FILENO) {}
+  filter_state(shared_options options, std::vector<std::string> domains, std::size_t workers)
+      : options_(std::move(options)),
+        domains_(std::move(domains)),
+        out_(STDOUT_FILENO),
+        pool_(workers) {}
 
   responder& out() { return out_; }
   const shared_options& options() const { return options_; }
@@ -96,17 +100,7 @@ class filter_state {
     verdicts_.erase(it);
     return reply;
   }
-  void worker_started() {
-    with_lock([&] { ++workers_; });
-  }
-  void worker_done() {
-    with_lock([&] { --workers_; });
-    idle_.notify_all();
-  }
-  void wait_for_workers() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    idle_.wait(lock, [&] { return workers_ == 0; });
-  }
+  worker_pool& pool() { return pool_; }
 
  private:
   template <typename F>
@@ -118,11 +112,16 @@ class filter_state {
   std::vector<std::string> domains_;
   responder out_;
   std::mutex mutex_;
-  std::condition_variable idle_;
   std::set<std::string> live_;
   std::map<std::string, std::string> verdicts_;
-  int workers_ = 0;
+  worker_pool pool_;  // last: destroyed first, waiting for the jobs that use the rest
 };
+
+// smtpd writes each line of its filter's stderr to its own log behind the
+// filter's name ("gpgseal: ..."), so the lines carry no name of their own.
+message_log filter_log(const filter_state& state) {
+  return message_log(state.options().log, state.options().syslog_facility, "");
+}
 
 // Seals `m` into a temporary file and returns it rewound, or an invalid file
 // when the original is to go on (its spool is then rewound). Sets the
@@ -166,7 +165,7 @@ spool_file seal(filter_state& state, finished_message& m, message_log& log) {
 
 // One finished message, on its own thread: seal, answer, free.
 void handle_message(filter_state& state, finished_message m) {
-  message_log log(state.options().log, state.options().syslog_facility);
+  message_log log = filter_log(state);
   const std::string session = m.session;
   auto wanted = [&] { return state.is_live(session); };
   if (m.spool_failed) {
@@ -187,15 +186,15 @@ void handle_message(filter_state& state, finished_message m) {
 }
 
 void start_worker(filter_state& state, finished_message m) {
-  state.worker_started();
-  std::thread([&state, m = std::move(m)]() mutable {
+  // std::function needs a copyable job: the message travels in a shared_ptr.
+  auto message = std::make_shared<finished_message>(std::move(m));
+  state.pool().submit([&state, message] {
     try {
-      handle_message(state, std::move(m));
+      handle_message(state, std::move(*message));
     } catch (const std::exception& e) {
-      std::cerr << program << ": " << e.what() << std::endl;
+      filter_log(state).failure(e.what());
     }
-    state.worker_done();
-  }).detach();
+  });
 }
 
 class reader {
@@ -271,7 +270,7 @@ bool handshake(reader& in, filter_state& state, message_log& log) {
 }
 
 int serve(filter_state& state) {
-  message_log log(state.options().log, state.options().syslog_facility);
+  message_log log = filter_log(state);
   reader in;
   if (!handshake(in, state, log)) {
     log.failure("smtpd closed the filter before the handshake");
@@ -294,7 +293,7 @@ int serve(filter_state& state) {
     if (p.type == line_type::report) handle_report(state, table, p, log, noted);
     if (p.type == line_type::filter) handle_filter(state, table, p, log, noted);
   }
-  state.wait_for_workers();
+  state.pool().wait_idle();
   return exit_status(ending::ok);
 }
 
@@ -318,11 +317,16 @@ int main(int argc, char** argv) {
   command_line cl = smtpd_command_line();
   shared_options options;
   std::vector<std::string> domains;
+  std::size_t workers = default_workers();
   try {
     po::variables_map vm;
     options = cl.parse(argc, argv, vm);
     if (vm.count("local-domain")) domains = vm["local-domain"].as<std::vector<std::string>>();
     check_domains(domains);
+    if (vm.count("workers")) workers = vm["workers"].as<unsigned>();
+    if (workers == 0 || workers > 1024) {
+      throw usage_error("--workers " + std::to_string(workers) + ": use 1 to 1024");
+    }
     if (!options.help && !options.version) settings_for(options, {});
   } catch (const usage_error& e) {
     return report_usage_error(program, e.what());
@@ -333,9 +337,9 @@ int main(int argc, char** argv) {
     // Before the first worker thread: each message is sealed on one.
     gpgseal::enable_smime_for_every_message();
   } catch (const gpgseal::error& e) {
-    std::cerr << program << ": " << e.what() << std::endl;
+    std::cerr << e.what() << std::endl;  // smtpd names the filter
     return exit_status(ending_for(e.kind()));
   }
-  filter_state state(options, domains);
+  filter_state state(options, domains, workers);
   return serve(state);
 }

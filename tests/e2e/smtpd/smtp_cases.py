@@ -10,6 +10,9 @@ Usage:
   smtp_cases.py PORT drop RCPT < MESSAGE
       MAIL, RCPT, DATA, half the message, then the connection is closed
       without the final dot.
+  smtp_cases.py PORT reply RCPT... < MESSAGE
+      One transaction; prints the reply code to the end of DATA (250, or
+      the 4xx/5xx smtpd answered) and exits 0 if every step was answered.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -88,6 +91,17 @@ def drop(port: int, rcpt: str) -> int:
     return 0
 
 
+def reply(port: int, rcpts: list[str]) -> int:
+    data = crlf(sys.stdin.buffer.read())
+    with smtplib.SMTP("127.0.0.1", port, timeout=TIMEOUT) as smtp:
+        try:
+            smtp.sendmail(SENDER, rcpts, data)
+            print(250)
+        except smtplib.SMTPDataError as e:
+            print(e.smtp_code, e.smtp_error.decode(errors="replace"))
+    return 0
+
+
 def main() -> int:
     port, case = int(sys.argv[1]), sys.argv[2]
     args = sys.argv[3:]
@@ -97,6 +111,8 @@ def main() -> int:
         return rset(port, args[0], args[1])
     if case == "drop":
         return drop(port, args[0])
+    if case == "reply":
+        return reply(port, args)
     print(f"unknown case {case}")
     return 2
 

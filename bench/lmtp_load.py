@@ -8,7 +8,7 @@ Usage:
                [--progress FILE] [--results FILE]
   lmtp_load.py verify --tag TAG --rcpt ... [--messages N] [--seed S] [--mix M]
                --maildir ADDR=DIR ... --gnupghome CLIENT [--results FILE]
-               [--plain ADDR] [--allow-flagged] [--min-flagged N]
+               [--plain ADDR] [--allow-flagged ADDR] [--min-flagged N]
                [--encrypted-after ADDR@T] [--clear-after ADDR@T]
 
 Messages are made from the seed alone, so `verify` rebuilds each original
@@ -29,7 +29,7 @@ secret keys in CLIENT to the original's Content-* fields and body), flagged
 strict script's documented fallback), clear (in clear anywhere else), bad
 (decrypts or reads to a different body), missing, duplicated. By default
 every message must be encrypted; --plain ADDR: that recipient's messages must
-be stored in clear (no filter); --allow-flagged accepts flagged ones;
+be stored in clear (no filter); --allow-flagged ADDR accepts flagged ones;
 --encrypted-after ADDR@T / --clear-after ADDR@T: messages to ADDR whose
 delivery began after T (seconds since the epoch) must be encrypted / must not
 be. Exits 0 if every rule holds, 1 otherwise, printing each violation.
@@ -407,7 +407,7 @@ def verify(args) -> int:
             want = {"flagged"}
         elif any(a == rcpt and start > t for a, t in encrypted_after):
             want = {"encrypted"}
-        elif args.allow_flagged:
+        elif rcpt in args.allow_flagged:
             want = {"encrypted", "flagged"}
         else:
             want = {"encrypted"}
@@ -446,7 +446,7 @@ def main() -> int:
     verify_parser.add_argument("--maildir", action="append", required=True)
     verify_parser.add_argument("--gnupghome", required=True)
     verify_parser.add_argument("--plain", action="append", default=[])
-    verify_parser.add_argument("--allow-flagged", action="store_true")
+    verify_parser.add_argument("--allow-flagged", action="append", default=[])
     verify_parser.add_argument("--min-flagged", type=int, default=0)
     verify_parser.add_argument("--encrypted-after", action="append", default=[])
     verify_parser.add_argument("--clear-after", action="append", default=[])

@@ -67,10 +67,11 @@ load_config() {
   chmod 0644 "$tmp/sieve/"*
 }
 
-# load_start: Dovecot, moved with what it started into its own cpuacct
-# cgroup, so that cpu_ns counts it, the filter and gpg and nothing else.
+# load_start [COMMAND...]: Dovecot (run by COMMAND, see start_dovecot), moved
+# with what it started into its own cpuacct cgroup, so that cpu_ns counts
+# it, the filter and gpg and nothing else.
 load_start() {
-  start_dovecot
+  start_dovecot "$@"
   local root=/sys/fs/cgroup/cpuacct pid
   [[ -w $root/cgroup.procs ]] || root=/sys/fs/cgroup
   if [[ -f $root/cpuacct.usage || -f $root/cpu.stat ]] &&

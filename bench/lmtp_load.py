@@ -38,6 +38,7 @@ be. Exits 0 if every rule holds, 1 otherwise, printing each violation.
 import argparse
 import base64
 import concurrent.futures
+import hashlib
 import json
 import math
 import os
@@ -288,41 +289,37 @@ def stored_files(maildir: str):
                 yield os.path.join(folder, name)
 
 
-def decrypt_all(armors: dict[str, bytes], gnupghome: str) -> dict[str, bytes]:
-    """Decrypts many armored messages with few gpg runs (--decrypt-files)."""
-    plain: dict[str, bytes] = {}
-    with tempfile.TemporaryDirectory() as work:
-        names = list(armors)
-        for name in names:
-            with open(os.path.join(work, name + ".asc"), "wb") as out:
-                out.write(armors[name])
-        batches = [names[i:i + GPG_BATCH] for i in range(0, len(names), GPG_BATCH)]
+def decrypt_all(work: str, names: list[str], gnupghome: str) -> dict[str, bytes]:
+    """Decrypts WORK/NAME.asc for each name with few gpg runs (--decrypt-files);
+    returns the SHA-256 of each plaintext that came out, line ends as LF."""
+    batches = [names[i:i + GPG_BATCH] for i in range(0, len(names), GPG_BATCH)]
 
-        def run(batch):
-            subprocess.run(["gpg", "--homedir", gnupghome, "--batch", "--yes", "--quiet",
-                            "--pinentry-mode", "loopback", "--passphrase", "",
-                            "--decrypt-files"] +
-                           [os.path.join(work, n + ".asc") for n in batch],
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, check=False)
+    def run(batch):
+        subprocess.run(["gpg", "--homedir", gnupghome, "--batch", "--yes", "--quiet",
+                        "--pinentry-mode", "loopback", "--passphrase", "",
+                        "--decrypt-files"] + [os.path.join(work, n + ".asc") for n in batch],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
 
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            list(pool.map(run, batches))
-        for name in names:
-            try:
-                with open(os.path.join(work, name), "rb") as result:
-                    plain[name] = result.read()
-            except OSError:
-                pass
-    return plain
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        list(pool.map(run, batches))
+    digests = {}
+    for name in names:
+        try:
+            with open(os.path.join(work, name), "rb") as result:
+                digests[name] = hashlib.sha256(to_lf(result.read())).digest()
+        except OSError:
+            pass
+    return digests
 
 
-def classify(args) -> tuple[dict[int, list[str]], list[str]]:
-    """Each message index of the run -> the outcome of every stored copy."""
+def classify(args, work: str) -> tuple[dict[int, list[str]], list[str]]:
+    """Each message index of the run -> the outcome of every stored copy.
+    Encrypted copies wait in WORK as armor files until all are found."""
     rcpts = args.rcpt.split(",")
     outcomes: dict[int, list[str]] = {i: [] for i in range(args.messages)}
     problems: list[str] = []
-    armors: dict[str, bytes] = {}
+    expected: dict[str, bytes] = {}  # digest of the entity each armor must decrypt to
     for entry in args.maildir:
         _, _, maildir = entry.partition("=")
         for path in stored_files(maildir):
@@ -336,8 +333,11 @@ def classify(args) -> tuple[dict[int, list[str]], list[str]]:
             o_header, o_body = split_entity(original)
             armor = armor_of(body) if b"multipart/encrypted" in header.lower() else None
             if armor is not None:
-                key = f"{len(armors)}"
-                armors[key] = armor
+                key = f"{len(expected)}"
+                with open(os.path.join(work, key + ".asc"), "wb") as out:
+                    out.write(armor)
+                expected[key] = hashlib.sha256(content_fields(o_header) + b"\n" +
+                                               o_body).digest()
                 outcomes[index].append("pending:" + key)
                 continue
             if body != o_body:
@@ -348,22 +348,18 @@ def classify(args) -> tuple[dict[int, list[str]], list[str]]:
             flagged = (os.path.basename(os.path.dirname(os.path.dirname(path)))
                        == ".Unencrypted" and "$FilterFailed" in keywords(path))
             outcomes[index].append("flagged" if flagged else "clear")
-    plain = decrypt_all(armors, args.gnupghome)
+    digests = decrypt_all(work, list(expected), args.gnupghome)
     for index, found in outcomes.items():
         for n, outcome in enumerate(found):
             if not outcome.startswith("pending:"):
                 continue
             key = outcome.split(":")[1]
-            original = message(args.seed, args.tag, index, recipient(rcpts, index), args.mix)
-            o_header, o_body = split_entity(original)
-            inner = plain.get(key)
-            expected = content_fields(o_header) + b"\n" + o_body
-            if inner is not None and to_lf(inner) == expected:
+            if digests.get(key) == expected[key]:
                 found[n] = "encrypted"
             else:
                 found[n] = "bad"
                 problems.append(f"message {index}: encrypted copy " +
-                                ("does not decrypt" if inner is None else
+                                ("does not decrypt" if key not in digests else
                                  "decrypts to a different entity"))
     return outcomes, problems
 
@@ -377,7 +373,8 @@ def parse_after(rules: list[str]) -> list[tuple[str, float]]:
 
 
 def verify(args) -> int:
-    outcomes, problems = classify(args)
+    with tempfile.TemporaryDirectory() as work:
+        outcomes, problems = classify(args, work)
     rcpts = args.rcpt.split(",")
     sent = {}
     if args.results:

@@ -6,7 +6,7 @@
 # (bench/lmtp_load.py) while one fault happens at a time:
 # - keyring: a key added and a key revoked while deliveries run;
 # - cache: the key cache file truncated and filled with garbage, again and again;
-# - gpg-kill: every 20th encrypting gpg SIGKILLed a few ms after it started
+# - gpg-kill: every 20th encrypting gpg SIGKILLed within 2 ms of its start
 #   (a wrapper bind-mounted over gpg in Dovecot's own mount namespace);
 # - tmpfs: $TMPDIR on a 2 MiB tmpfs that the spools fill;
 # - syslog: /dev/log bound by a daemon that never reads (queue full);
@@ -74,8 +74,9 @@ revocation_of() {
 }
 
 # gpg in Dovecot's namespace: the real one, except that with
-# $tmp/faults/gpg-kill present every 20th encrypting run is SIGKILLed 0-7 ms
-# after it started (the pid survives exec, so the real gpg is the one hit).
+# $tmp/faults/gpg-kill present every 20th encrypting run (the 7th, 27th, ...)
+# is SIGKILLed 0-2 ms after it started, while it starts up or reads (the pid
+# survives exec, so the real gpg is the one hit).
 write_gpg_wrapper() {
   cp "$(command -v gpg)" "$tmp/gpg.real"
   install -d -m 0777 "$tmp/faults"
@@ -84,8 +85,8 @@ write_gpg_wrapper() {
 if [[ -e $tmp/faults/gpg-kill && " \$* " == *" --encrypt "* ]]; then
   n=\$(flock $tmp/faults/count.lock bash -c \\
     'n=\$((\$(cat $tmp/faults/count 2>/dev/null || echo 0) + 1)); echo \$n >$tmp/faults/count; echo \$n')
-  if ((n % 20 == 0)); then
-    (exec >/dev/null 2>&1; sleep 0.00\$((RANDOM % 8)); kill -KILL \$\$ && echo \$\$ >>$tmp/faults/killed) &
+  if ((n % 20 == 7)); then
+    (exec >/dev/null 2>&1; sleep 0.00\$((RANDOM % 3)); kill -KILL \$\$ && echo \$\$ >>$tmp/faults/killed) &
   fi
 fi
 exec $tmp/gpg.real "\$@"

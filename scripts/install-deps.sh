@@ -31,6 +31,8 @@ packages=(
   # The Debian package (scripts/build-deb.sh) and its checks: lintian, and
   # man for the man pages' warnings.
   dpkg-dev debhelper lintian man-db groff-base
+  # The fault tests (tests/e2e/faults_run.sh): libfaketime jumps gpgseal's clock.
+  faketime
 )
 
 if [ "$(id -u)" -ne 0 ]; then

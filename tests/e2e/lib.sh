@@ -289,9 +289,10 @@ user_line() {
 }
 
 # dovecot-lda -d asks the running auth service for the userdb entry, and the
-# LMTP server lives there too.
+# LMTP server lives there too. start_dovecot [COMMAND...]: Dovecot run by
+# COMMAND (which must exec it, keeping the pid), e.g. in a mount namespace.
 start_dovecot() {
-  dovecot -F -c "$tmp/dovecot.conf" </dev/null >>"$tmp/dovecot.log" 2>&1 &
+  "$@" dovecot -F -c "$tmp/dovecot.conf" </dev/null >>"$tmp/dovecot.log" 2>&1 &
   dovecot_pid=$!
   local _
   for _ in $(seq 100); do

@@ -15,6 +15,10 @@
 # - three recipients in one SMTP transaction: Alice and Bob (keys in the
 #   shared keyring) each get a copy that decrypts with their own key only;
 #   Carol (no key) gets the message unchanged; each exactly once;
+# - an S/MIME user (malice@, a certificate in the shared keyring imported with
+#   gpgseal-import-cert) in one transaction with Alice: Alice's copy is
+#   PGP/MIME for her key only, the S/MIME user's is RFC 8551 S/MIME that
+#   openssl decrypts to the original;
 # - a reinjection that fails at the second of three copies defers the
 #   delivery (75); after `postqueue -f` each recipient has the message
 #   exactly once: nothing lost, nothing duplicated;
@@ -43,6 +47,7 @@ source "$HERE/mta/lib_mta.sh"
 readonly SENDER=sender@example.com
 readonly ALICE=alice@example.org BOB=bob@example.org CAROL=carol@example.org
 readonly DAVE=dave@example.net
+readonly SMIME=malice@example.org  # a test certificate's address (make_test_certs.sh)
 readonly KEYED=("$ALICE" "$BOB" "$DAVE")
 readonly BIG_MIB=20 RSS_LIMIT_KIB=$((24 * 1024))
 
@@ -134,7 +139,7 @@ setup_postfix() {
   # shellcheck disable=SC2119  # no smtpd options: the README's postconf -P adds the filter
   postfix_setup
   install -d -m 0700 -o "$e2e_user" -g "$e2e_user" "$tmp/mail"
-  for address in "$ALICE" "$BOB" "$CAROL" "$DAVE"; do
+  for address in "$ALICE" "$BOB" "$CAROL" "$DAVE" "$SMIME"; do
     echo "$address $address/"
   done >"$tmp/vmailbox"
   postfix_conf "mydestination = localhost" \
@@ -241,6 +246,30 @@ case_three_recipients() {
     pass "$name/received-lines"
   else
     fail "$name/received-lines" "$(grep -A1 '^Received' "$a")"
+  fi
+}
+
+# The S/MIME user's certificate, with its CA, into the filter's keyring.
+import_smime_cert() {
+  "$REPO/tests/support/make_test_certs.sh" "$tmp/certs" >/dev/null
+  cat "$tmp/certs/malice.pem" "$tmp/certs/ca.pem" >"$tmp/smime-chain.pem"
+  "$REPO/scripts/gpgseal-import-cert" --gnupghome "$tmp/gpgseal/keys" "$SMIME" \
+    "$tmp/smime-chain.pem" >/dev/null || die "gpgseal-import-cert failed"
+}
+
+case_smime_with_openpgp() {
+  local name=smime-and-openpgp subject="postfix smime" m="$tmp/smime.eml" a s why
+  message smime >"$m"
+  send "$name" "$m" "$ALICE" "$SMIME" || return 0
+  filter_runs=$((filter_runs + 2))
+  wait_copies "$subject" 1 "$ALICE" "$SMIME" || { fail "$name" "not delivered"; return 0; }
+  a=$(one_copy "$name" "$subject" "$ALICE") && s=$(one_copy "$name" "$subject" "$SMIME") ||
+    return 0
+  decrypts_only_for "$name" "$m" "$a" "$ALICE" || return 0
+  if why=$(check smime "$m" "$s" "$tmp/certs/malice"); then
+    pass "$name"
+  else
+    fail "$name" "$SMIME's copy: $why"
   fi
 }
 
@@ -352,11 +381,13 @@ main() {
   make_keys
   run_readme postfix-host
   id "$e2e_user" >/dev/null || die "the README's useradd made no user"
+  import_smime_cert
   wrap_filter "$1"
   setup_postfix
   postfix_start
   run_readme postfix-enable postfix_cmd
   case_three_recipients
+  case_smime_with_openpgp
   case_failed_reinjection
   case_big_message
   case_already_encrypted

@@ -12,7 +12,8 @@
 # - RSET after a recipient, and a connection dropped in mid-DATA;
 # - an S/MIME user (a certificate in the same keyring, imported with
 #   gpgseal-import-cert) gets RFC 8551 S/MIME that openssl decrypts to the
-#   original, after OpenPGP messages from the same filter process;
+#   original, after OpenPGP messages from the same filter process, also from
+#   10 concurrent sessions;
 # - the filter process is the same one from the first message to the last.
 #
 # Usage: tests/e2e/smtpd_run.sh GPGSEAL_SMTPD_BINARY  (as root; 77 = skip)
@@ -113,9 +114,10 @@ PY
   rm -f "$big" "$file"
 }
 
-# Two S/MIME messages, the filter having sealed OpenPGP ones before.
+# S/MIME messages, the filter having sealed OpenPGP ones before: two one after
+# the other, then 10 sessions at once (each sealed on a thread of its own).
 case_smime() {
-  local name file why
+  local name file why i out=$tmp/smime-concurrent bad=0
   for name in smime smime-again; do
     message "$name" "<$SMIME>" >"$tmp/$name.eml"
     mta_smtp "$OPENSMTPD_PORT" "$SENDER" "$SMIME" <"$tmp/$name.eml" ||
@@ -129,6 +131,19 @@ case_smime() {
       fail "$name" "$why"
     fi
   done
+  mkdir "$out"
+  cases concurrent 10 "$SMIME" "$out" "smime concurrent" ||
+    { fail smime-concurrent "not all accepted"; return; }
+  for ((i = 0; i < 10; i++)); do
+    file=$(stored_with "smime concurrent $i")
+    if [[ -z $file ]]; then
+      bad=1; fail "smime-concurrent/$i" "not delivered"
+    elif ! why=$(python3 "$HERE/check_stored.py" smime "$out/$i.eml" "$file" \
+                   "$tmp/certs/alice-ca" 2>&1); then
+      bad=1; fail "smime-concurrent/$i" "$(head -c 300 <<<"$why")"
+    fi
+  done
+  ((bad)) || pass "smime-concurrent/10-sessions"
 }
 
 case_concurrent() {

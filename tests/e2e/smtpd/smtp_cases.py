@@ -2,9 +2,10 @@
 """SMTP sessions for the gpgseal-smtpd end-to-end test (smtpd_run.sh).
 
 Usage:
-  smtp_cases.py PORT concurrent N RCPT OUTDIR
-      N sessions at once, each one message to RCPT; message i is written to
-      OUTDIR/i.eml as sent (LF line ends). Exits 1 unless all were accepted.
+  smtp_cases.py PORT concurrent N RCPT OUTDIR [SUBJECT]
+      N sessions at once, each one message to RCPT; message i, with Subject
+      "SUBJECT i" (default "concurrent i"), is written to OUTDIR/i.eml as sent
+      (LF line ends). Exits 1 unless all were accepted.
   smtp_cases.py PORT rset FIRST_RCPT SECOND_RCPT < MESSAGE
       MAIL, RCPT FIRST_RCPT, RSET, then a whole transaction to SECOND_RCPT.
   smtp_cases.py PORT drop RCPT < MESSAGE
@@ -29,16 +30,16 @@ def crlf(data: bytes) -> bytes:
     return b"\r\n".join(line.rstrip(b"\r") for line in data.split(b"\n"))
 
 
-def message(i: int, rcpt: str) -> bytes:
+def message(i: int, rcpt: str, subject: str) -> bytes:
     # Distinct bodies of distinct sizes, so that a mix-up cannot go unseen.
     body = "".join(f"session {i} line {j} {'x' * (i % 7)}\n" for j in range(20 + i * 13))
-    return (f"From: <{SENDER}>\nTo: <{rcpt}>\nSubject: concurrent {i}\n"
+    return (f"From: <{SENDER}>\nTo: <{rcpt}>\nSubject: {subject} {i}\n"
             f"Date: Fri, 4 Dec 2026 12:00:00 +0000\n"
-            f"Message-ID: <concurrent.{i}.{os.getpid()}@example.com>\n\n{body}").encode()
+            f"Message-ID: <{subject.replace(' ', '.')}.{i}.{os.getpid()}@example.com>\n\n{body}").encode()
 
 
-def send_one(port: int, i: int, rcpt: str, outdir: str) -> str:
-    data = message(i, rcpt)
+def send_one(port: int, i: int, rcpt: str, outdir: str, subject: str) -> str:
+    data = message(i, rcpt, subject)
     with open(os.path.join(outdir, f"{i}.eml"), "wb") as f:
         f.write(data)
     with smtplib.SMTP("127.0.0.1", port, timeout=TIMEOUT) as smtp:
@@ -46,10 +47,10 @@ def send_one(port: int, i: int, rcpt: str, outdir: str) -> str:
     return ""
 
 
-def many_at_once(port: int, n: int, rcpt: str, outdir: str) -> int:
+def many_at_once(port: int, n: int, rcpt: str, outdir: str, subject: str) -> int:
     failures = 0
     with ThreadPoolExecutor(max_workers=n) as pool:
-        futures = [pool.submit(send_one, port, i, rcpt, outdir) for i in range(n)]
+        futures = [pool.submit(send_one, port, i, rcpt, outdir, subject) for i in range(n)]
         for i, fut in enumerate(futures):
             try:
                 fut.result()
@@ -106,7 +107,8 @@ def main() -> int:
     port, case = int(sys.argv[1]), sys.argv[2]
     args = sys.argv[3:]
     if case == "concurrent":
-        return many_at_once(port, int(args[0]), args[1], args[2])
+        subject = args[3] if len(args) > 3 else "concurrent"
+        return many_at_once(port, int(args[0]), args[1], args[2], subject)
     if case == "rset":
         return rset(port, args[0], args[1])
     if case == "drop":

@@ -1,10 +1,9 @@
 // gpgseal-smtpd: gpgseal as an OpenSMTPD filter (`filter "gpgseal" proc-exec
 // "gpgseal-smtpd ..."`). One long-lived process serves every SMTP session:
 // it reads smtpd's protocol lines on stdin, spools each message to disk,
-// seals it for all its recipients at its "." line on a thread of its own, and
-// streams the result back as filter-dataline answers. A policy `fail` becomes
-// a 451 at the commit phase. It never exits on bad input: smtpd exits when
-// its filter does.
+// seals it for all its recipients once its "." line came, on one of at most
+// --workers threads, and streams the result back as filter-dataline answers. A policy `fail`
+// becomes a 451 at the commit phase. It never exits on bad input: smtpd exits when its filter does.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -163,11 +162,12 @@ spool_file seal(filter_state& state, finished_message& m, message_log& log) {
   return result;
 }
 
-// One finished message, on its own thread: seal, answer, free.
+// One finished message, on a thread of the pool: seal, answer, free.
 void handle_message(filter_state& state, finished_message m) {
   message_log log = filter_log(state);
   const std::string session = m.session;
   auto wanted = [&] { return state.is_live(session); };
+  if (!wanted()) return;  // dropped while it waited for a worker: nobody to answer
   if (m.spool_failed) {
     log.failure("message " + session + " could not be spooled; answered 451");
     state.set_verdict(session, tempfail_reply);

@@ -14,9 +14,9 @@
 #   (libfaketime; file times stay true) while a key is added and one revoked.
 # For each: every message stored exactly once (nothing lost, nothing
 # duplicated), and nothing in clear outside `Unencrypted`/$FilterFailed;
-# every encrypted copy decrypts to the original; where the fault must make
-# gpgseal fail, at least one message did; a revoked key is never used, and an
-# added one always, for a delivery that began after the change.
+# every encrypted copy decrypts to the original; with the full tmpfs at least
+# one message failed, and gpg really was killed; a revoked key is never
+# used, and an added one always, for a delivery that began after the change.
 #
 # Usage: tests/e2e/faults_run.sh GPGSEAL_BINARY   (as root; exits 77 otherwise)
 # Output and exit status as tests/e2e/run.sh. Needs: what run.sh needs,
@@ -241,8 +241,15 @@ fault_run keyring "$F0,$KADD,$KREV" small change_keyring --allow-flagged "$KADD"
   --allow-flagged "$KREV" \
   --encrypted-after "$KADD@CHANGED" --clear-after "$KREV@CHANGED"
 fault_run cache "$F0,$F1" small corrupt_cache
-fault_run gpg-kill "$F0,$F1" small kill_some_gpg --allow-flagged "$F0" --allow-flagged "$F1" \
-  --min-flagged 1
+fault_run gpg-kill "$F0,$F1" small kill_some_gpg --allow-flagged "$F0" --allow-flagged "$F1"
+# A killed gpg fails its message (flagged), unless it was encrypting to a
+# remembered key choice: gpgseal then lists the keyring and encrypts again.
+kills=$(cat "$tmp/faults/killed" 2>/dev/null | wc -l)
+if ((kills > 0)); then
+  pass "gpg-kill/happened: $kills gpg killed"
+else
+  fail "gpg-kill/happened" "no gpg was killed: the wrapper did not run"
+fi
 fault_run tmpfs "$F0,$F1" medium fill_tmpfs --allow-flagged "$F0" --allow-flagged "$F1" \
   --min-flagged 1
 run_syslog_fault

@@ -73,10 +73,12 @@ input_pieces large_input(std::size_t mebibytes) {
   return {head, line, mebibytes * 1024, ""};
 }
 
-// The same body as `input`, as the payload gpgseal encrypts: no Content-*
-// fields, so the empty line that ends them, and the body (already CRLF).
+// The same message as `input`, as the payload gpgseal encrypts: the
+// protected header fields and the default Content-Type they mark (`input`
+// has no Content-* fields), the empty line, and the body (already CRLF).
 input_pieces payload_of(const input_pieces& input) {
-  return {"\r\n", input.repeated, input.count, input.tail};
+  const std::string fields = input.head.substr(0, input.head.size() - 2);
+  return {payload_head_without_content_fields(fields), input.repeated, input.count, input.tail};
 }
 
 // Decodes the base64 body of `run`'s output and decrypts it with openssl

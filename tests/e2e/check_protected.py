@@ -17,6 +17,7 @@ import sys
 from email.policy import compat32
 
 TRANSIT = {"received", "return-path", "delivered-to", "x-original-to",
+           "envelope-to", "delivery-date",
            "authentication-results", "arc-seal", "arc-message-signature",
            "arc-authentication-results"}
 DROPPED = {"dkim-signature", "domainkey-signature"}

@@ -252,6 +252,7 @@ def check_smime(original: bytes, stored_raw: bytes, key_prefix: str) -> None:
 # README "Protected headers": fields that stay out of the payload.
 NOT_COPIED = {b"mime-version", b"hp-outer", b"dkim-signature", b"domainkey-signature",
               b"received", b"return-path", b"delivered-to", b"x-original-to",
+              b"envelope-to", b"delivery-date",
               b"authentication-results", b"arc-seal", b"arc-message-signature",
               b"arc-authentication-results"}
 MARKERS = b'protected-headers="v1"; hp="cipher"'

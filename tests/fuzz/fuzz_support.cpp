@@ -345,6 +345,8 @@ bool stays_out_of_the_payload(const std::string& name) {
                                                  "return-path",
                                                  "delivered-to",
                                                  "x-original-to",
+                                                 "envelope-to",
+                                                 "delivery-date",
                                                  "arc-seal",
                                                  "arc-message-signature",
                                                  "arc-authentication-results",

@@ -210,6 +210,8 @@ bool is_transit(const std::string& name) {
                                                    "return-path",
                                                    "delivered-to",
                                                    "x-original-to",
+                                                   "envelope-to",
+                                                   "delivery-date",
                                                    "authentication-results",
                                                    "arc-seal",
                                                    "arc-message-signature",

@@ -16,14 +16,16 @@ namespace {
 
 // Written by the relays and the receiving server after the author composed
 // the message (RFC 9788 §7): kept outside only.
-constexpr std::array<std::string_view, 8> transit_fields = {"received",
-                                                            "return-path",
-                                                            "delivered-to",
-                                                            "x-original-to",
-                                                            "authentication-results",
-                                                            "arc-seal",
-                                                            "arc-message-signature",
-                                                            "arc-authentication-results"};
+constexpr std::array<std::string_view, 10> transit_fields = {"received",
+                                                             "return-path",
+                                                             "delivered-to",
+                                                             "x-original-to",
+                                                             "envelope-to",
+                                                             "delivery-date",
+                                                             "authentication-results",
+                                                             "arc-seal",
+                                                             "arc-message-signature",
+                                                             "arc-authentication-results"};
 
 bool is_dkim_signature(const std::string& lower_name) {
   return lower_name == "dkim-signature" || lower_name == "domainkey-signature";

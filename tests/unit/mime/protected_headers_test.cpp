@@ -59,8 +59,9 @@ TEST(ProtectedHeaders, DefaultPolicyCopiesTheFieldsAndKeepsTheOutside) {
   EXPECT_NE(head.find("\nHP-Outer: " + subject), std::string::npos);
   EXPECT_TRUE(has_line(head, "List-Id: Garden club <garden.lists.example.net>"));
   EXPECT_TRUE(has_line(head, "HP-Outer: List-Id: Garden club <garden.lists.example.net>"));
-  for (const char* transit : {"Received:", "Return-Path:", "Delivered-To:", "ARC-Seal:",
-                              "Authentication-Results:", "DKIM-Signature:", "MIME-Version:"}) {
+  for (const char* transit :
+       {"Received:", "Return-Path:", "Delivered-To:", "Envelope-to:", "Delivery-date:", "ARC-Seal:",
+        "Authentication-Results:", "DKIM-Signature:", "MIME-Version:"}) {
     EXPECT_EQ(head.find(transit), std::string::npos) << transit;
   }
   EXPECT_NE(head.find("Content-Type: multipart/alternative;\n\tboundary=\"=_alt_tomatoes\";\n"

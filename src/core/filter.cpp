@@ -135,10 +135,8 @@ sealing seal_by_preference(const seal_settings& settings, deadline_watchdog& wat
   const detail::keyring_kinds kinds =
       detail::scan_keyring_kinds(detail::keyring_directory(settings));
   const bool cms = select_engines(kinds.x509);
-  const bool openpgp_first = settings.prefer == protocol_preference::openpgp;
   std::string missing;
-  for (bool smime : {!openpgp_first, openpgp_first}) {
-    if (smime ? !kinds.x509 : (kinds.x509 && !kinds.openpgp)) continue;
+  for (bool smime : detail::protocols_to_try(kinds, settings.prefer)) {
     if (smime && !cms) {
       throw error(error_kind::unavailable,
                   "cannot use gpgsm for S/MIME: this process chose OpenPGP only, at its first "

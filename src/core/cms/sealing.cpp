@@ -22,7 +22,8 @@ key_source certificates() {
 openpgp_result seal_on_new_context(const std::string& home, const seal_settings& settings,
                                    deadline_watchdog& watchdog, const compose_function& compose) {
   auto ctx = make_cms_context(home);
-  deadline_cancel_scope cancel_at_deadline(watchdog, [c = ctx.get()] { gpgme_cancel_async(c); });
+  deadline_cancel_scope cancel_at_deadline(
+      watchdog, [c = ctx.get()] { gpgme_cancel_async(c); }, "gpgsm");
   return compose_for_chosen_keys(ctx.get(), home, settings, watchdog, compose, certificates());
 }
 

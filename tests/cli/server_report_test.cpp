@@ -31,7 +31,10 @@ class virtual_user {
     }
     run_process({"gpgconf", "--homedir", ring_.home(), "--kill", "all"});
     fs::permissions(root_.path(), fs::perms(0755));
-    fs::create_directories(root_ / "example.org/alice");
+    for (const char* sub : {"cur", "new", "tmp"}) {
+      fs::create_directories(root_ / "example.org/alice/Maildir/" + sub);
+    }
+    write_file(message_path(), plain_message());
     for (const std::string& dir : {ring_.home(), root_ / "example.org"}) {
       ::chown(dir.c_str(), user_uid, user_uid);
       for (const auto& entry : fs::recursive_directory_iterator(dir)) {
@@ -48,9 +51,20 @@ class virtual_user {
   virtual_user& operator=(const virtual_user&) = delete;
 
   process_result report(const std::string& warn_days) const {
-    return run_process({runnable_by_anyone(GPGSEAL_SERVER_BINARY), "report", "--home-template",
-                        root_ / "%d/%n", "--gnupghome", ring_.home(), "--warn-days", warn_days,
-                        "--prefer", "smime"});
+    return run({"report", "--warn-days", warn_days});
+  }
+  process_result run(std::vector<std::string> args) const {
+    args.insert(args.begin(), runnable_by_anyone(GPGSEAL_SERVER_BINARY));
+    for (const std::string& arg :
+         {std::string("--home-template"), root_ / "%d/%n", std::string("--gnupghome"), ring_.home(),
+          std::string("--prefer"), std::string("smime")}) {
+      args.push_back(arg);
+    }
+    return run_process(args);
+  }
+  // The one stored message, a plain_message() until encrypted.
+  std::string message_path() const {
+    return root_ / "example.org/alice/Maildir/cur/1.M1P1.host:2,S";
   }
 
  private:
@@ -68,6 +82,19 @@ TEST(ServerReport, CertificateOnlyUserIsEncryptedWithSmime) {
             std::string::npos)
       << r.out;
   EXPECT_EQ(r.out.find("WARNING"), std::string::npos) << r.out;
+}
+
+// The user the report calls encrypted is the one encrypt seals for.
+TEST(ServerReport, CertificateOnlyUserIsEncryptedBySmimeByEncryptToo) {
+  if (::geteuid() != 0) GTEST_SKIP() << "gpgseal-server runs as root";
+  virtual_user alice("alice-ca");
+  process_result r = alice.run({"encrypt"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string sealed;
+  for (const auto& entry : fs::directory_iterator(fs::path(alice.message_path()).parent_path())) {
+    sealed = read_file(entry.path());
+  }
+  EXPECT_TRUE(smime_round_trips(plain_message(), sealed, "alice-ca")) << r.out;
 }
 
 TEST(ServerReport, CertificateExpiringWithinTheWindowExitsOne) {

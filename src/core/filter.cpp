@@ -135,10 +135,8 @@ sealing seal_by_preference(const seal_settings& settings, deadline_watchdog& wat
   const detail::keyring_kinds kinds =
       detail::scan_keyring_kinds(detail::keyring_directory(settings));
   const bool cms = select_engines(kinds.x509);
-  const bool openpgp_first = settings.prefer == protocol_preference::openpgp;
   std::string missing;
-  for (bool smime : {!openpgp_first, openpgp_first}) {
-    if (smime ? !kinds.x509 : (kinds.x509 && !kinds.openpgp)) continue;
+  for (bool smime : detail::protocols_to_try(kinds, settings.prefer)) {
     if (smime && !cms) {
       throw error(error_kind::unavailable,
                   "cannot use gpgsm for S/MIME: this process chose OpenPGP only, at its first "
@@ -239,10 +237,13 @@ sealed_message seal_within_limits(const spooled_input& spool, const seal_setting
   sealed_message sealed;
   if (!watchdog.expired()) sealed = seal_or_fail(spool, settings, policy, watchdog);
   if (watchdog.expired() && sealed.outcome.action != filter_action::encrypted) {
-    return failed(pass_reason::timed_out,
-                  "gave up at the time limit of " + seconds(watchdog.budget()) +
-                      " and stopped gpg; message not encrypted",
-                  error_kind::tempfail);
+    sealed_message stopped =
+        failed(pass_reason::timed_out,
+               "gave up at the time limit of " + seconds(watchdog.budget()) + " and stopped " +
+                   watchdog.engine() + "; message not encrypted",
+               error_kind::tempfail);
+    stopped.outcome.stopped = watchdog.engine();
+    return stopped;
   }
   return sealed;
 }
@@ -262,11 +263,14 @@ filter_outcome handle_unspooled(const spooled_input& spool, int in_fd, int out_f
 // The last resort of a run stuck past its deadline: the policy outcome, from
 // the watchdog's thread, unless the main thread already writes the output.
 void abandon(const spooled_input& spool, int out_fd, const failure_policy& policy,
-             const abandon_handler& on_abandoned, std::atomic<bool>& output_claimed) {
+             const abandon_handler& on_abandoned, std::atomic<bool>& output_claimed,
+             const char* engine) {
   if (output_claimed.exchange(true) || !on_abandoned) return;
   filter_outcome outcome =
       by_policy(policy.on_error, pass_reason::stuck,
-                "stuck after the time limit, even with gpg stopped", error_kind::tempfail);
+                std::string("stuck after the time limit, even with ") + engine + " stopped",
+                error_kind::tempfail);
+  outcome.stopped = engine;
   outcome.bytes_in = spool.size;
   if (outcome.action == filter_action::passed_through && spool.complete) {
     try {
@@ -293,7 +297,8 @@ filter_outcome run_filter(int in_fd, int out_fd, const seal_settings& settings,
   deadline_watchdog watchdog(policy.timeout);
   std::atomic<bool> output_claimed{false};
   spooled_input spool = spool_input(in_fd, settings.temp_dir);
-  watchdog.set_last_resort([&] { abandon(spool, out_fd, policy, on_abandoned, output_claimed); });
+  watchdog.set_last_resort(
+      [&] { abandon(spool, out_fd, policy, on_abandoned, output_claimed, watchdog.engine()); });
   if (!spool.complete) return handle_unspooled(spool, in_fd, out_fd, policy);
   if (spool.size == 0) {
     // Whatever the policy: an empty message is no message, and exiting 0

@@ -40,6 +40,7 @@ struct filter_outcome {
   std::optional<error_kind> error;        // set when reason == error
   std::vector<std::string> fingerprints;  // the keys used
   bool smime = false;                     // sealed as S/MIME, to the certificates in `fingerprints`
+  std::string stopped;                    // timed_out, stuck: the engine stopped, "gpg" or "gpgsm"
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
 };

@@ -1,6 +1,9 @@
 #include "core/key_status.hpp"
 
 #include "core/base/library_init.hpp"
+#include "core/cms/certificates.hpp"
+#include "core/cms/keybox.hpp"
+#include "core/cms/sealing.hpp"
 #include "core/error.hpp"
 #include "core/openpgp/gpg_context.hpp"
 #include "core/openpgp/keyring_dir.hpp"
@@ -11,20 +14,40 @@ namespace gpgseal {
 
 namespace {
 
+key_selection select_on(bool smime, const std::string& home, const seal_settings& settings) {
+  const std::vector<std::string> address{settings.addresses.at(0)};
+  if (smime)
+    return detail::select_certificates_for_sealing(detail::make_cms_context(home).get(), address);
+  return select_keys(make_gpg_context(home, settings.engine_default_home).get(), address);
+}
+
+std::string describe_missing(bool smime, const key_selection& selection, const std::string& home) {
+  return smime ? detail::describe_missing_certificates(selection, home)
+               : selection.describe_missing(home);
+}
+
+// The first protocol, in the filter's order, with a usable key; else every
+// key refused on either side, and why.
 void list_keys(const seal_settings& settings, key_status& status) {
-  auto ctx = make_gpg_context(status.keyring, settings.engine_default_home);
-  key_selection selection = select_keys(ctx.get(), {settings.addresses.at(0)});
-  for (const auto& key : selection.keys) {
-    status.keys.push_back({key.fingerprint, key.usable_until});
-  }
-  for (const auto& rejected : selection.rejected) {
-    status.rejected.push_back({rejected.fingerprint, rejected.reason});
-  }
-  if (selection.complete()) {
-    status.state = key_state::usable;
-  } else {
-    status.state = key_state::no_key;
-    status.detail = selection.describe_missing(status.keyring);
+  const detail::keyring_kinds kinds = detail::scan_keyring_kinds(status.keyring);
+  select_engines(kinds.x509);
+  status.state = key_state::no_key;
+  for (bool smime : detail::protocols_to_try(kinds, settings.prefer)) {
+    key_selection selection = select_on(smime, status.keyring, settings);
+    for (const auto& rejected : selection.rejected) {
+      status.rejected.push_back({rejected.fingerprint, rejected.reason});
+    }
+    if (selection.complete()) {
+      status.state = key_state::usable;
+      status.smime = smime;
+      status.detail.clear();
+      for (const auto& key : selection.keys) {
+        status.keys.push_back({key.fingerprint, key.usable_until});
+      }
+      return;
+    }
+    status.detail +=
+        (status.detail.empty() ? "" : "; ") + describe_missing(smime, selection, status.keyring);
   }
 }
 

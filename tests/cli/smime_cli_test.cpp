@@ -193,7 +193,7 @@ TEST(CliSmime, StoppedGpgsmIsKilledAtTheTimeoutAndTheOriginalPasses) {
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out_size, input.size());
   EXPECT_EQ(detail::slice(input, 0, 4096), run.output().substr(0, 4096));
-  EXPECT_NE(run.err.find("--timeout of 3 s"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("--timeout of 3 s and stopped gpgsm;"), std::string::npos) << run.err;
   EXPECT_LT(run.seconds, 10);
   EXPECT_TRUE(gpgsm_gone(ring.home())) << "gpgseal left its stopped gpgsm behind";
 }

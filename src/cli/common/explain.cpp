@@ -23,6 +23,10 @@ bool keyring_unnamed(std::optional<error_kind> kind, const seal_settings& settin
   return kind == error_kind::config && settings.gnupg_home.empty();
 }
 
+std::string engine_of(const filter_outcome& outcome) {
+  return outcome.stopped.empty() ? "gpg" : outcome.stopped;
+}
+
 const char* const unnamed_keyring = "no keyring directory: no --gnupghome, GNUPGHOME or HOME";
 
 }  // namespace
@@ -35,9 +39,9 @@ std::string explain(const filter_outcome& outcome, const shared_options& options
              " bytes is larger than --max-size " + std::to_string(options.max_size);
     case pass_reason::timed_out:
       return "gave up at the --timeout of " + seconds_text(options.timeout_seconds) +
-             " and stopped gpg; message not encrypted";
+             " and stopped " + engine_of(outcome) + "; message not encrypted";
     case pass_reason::stuck:
-      return "stuck after the --timeout, even with gpg stopped";
+      return "stuck after the --timeout, even with " + engine_of(outcome) + " stopped";
     case pass_reason::not_inline:
       return "not a single text/plain part, and --encrypt-mode is inline-or-plain";
     case pass_reason::error:

@@ -51,7 +51,7 @@ command_line server_command_line() {
        "encrypt: progress bar on stderr: auto (on a terminal), always or never")
       ("verbose,v", "encrypt: a line on stdout for every message")
       ("warn-days", po::value<unsigned>()->value_name("N")->default_value(14),
-       "report: exit 1 when a key expires within N days");
+       "report: exit 1 when a key or certificate expires within N days");
   // clang-format on
   cl.add_positional("command", 1);
   cl.add_positional("user", -1);
@@ -63,8 +63,8 @@ void print_help(const command_line& cl) {
                "Run as root, for every mail user of this server:\n"
                "  encrypt  encrypt the user's stored Maildir in place with the user's keyring,\n"
                "           as gpgseal-maildir does; users without a keyring or key are skipped\n"
-               "  report   whether new mail would be encrypted, to which key, and when that\n"
-               "           key expires, or what is wrong\n"
+               "  report   whether new mail would be encrypted, with OpenPGP or S/MIME, to\n"
+               "           which key or certificate, and when it expires, or what is wrong\n"
                "USER... (logins or addresses) limits the run to those users.\n"
                "Each user is handled by a process running as that user (system users), or\n"
                "as the owner of the user's directory (virtual users, e.g. vmail).\n\n";

@@ -61,7 +61,11 @@ user_tally report_user(const server_command& command, const mail_user& user,
       for (const auto& key : status.keys) {
         keys += (keys.empty() ? "" : "; ") + key_text(key, now, command.warn_days, soon);
       }
-      say(user, std::string(soon ? "WARNING: key expires soon: " : "") + "encrypted to " + keys);
+      // S/MIME in the words of the filter's log line.
+      const std::string kind = status.smime ? "certificate" : "key";
+      const std::string to =
+          status.smime ? "encrypted with S/MIME to certificate " : "encrypted to ";
+      say(user, (soon ? "WARNING: " + kind + " expires soon: " : std::string()) + to + keys);
       return outcome_of(soon ? user_outcome::attention : user_outcome::done);
     }
     case key_state::no_keyring:

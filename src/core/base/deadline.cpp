@@ -97,10 +97,11 @@ deadline_watchdog::~deadline_watchdog() {
   reap_exited_children();
 }
 
-bool deadline_watchdog::set_cancel(std::function<void()> cancel) {
+bool deadline_watchdog::set_cancel(std::function<void()> cancel, const char* engine) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (expired_) return false;
   cancel_ = std::move(cancel);
+  engine_ = engine;
   return true;
 }
 
@@ -115,10 +116,11 @@ void deadline_watchdog::clear_cancel() noexcept {
 }
 
 deadline_cancel_scope::deadline_cancel_scope(deadline_watchdog& watchdog,
-                                             std::function<void()> cancel)
+                                             std::function<void()> cancel, const char* engine)
     : watchdog_(watchdog) {
-  if (!watchdog_.set_cancel(std::move(cancel))) {
-    throw error(error_kind::tempfail, "the deadline passed before gpg could start");
+  if (!watchdog_.set_cancel(std::move(cancel), engine)) {
+    throw error(error_kind::tempfail,
+                std::string("the deadline passed before ") + engine + " could start");
   }
 }
 

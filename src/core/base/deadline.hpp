@@ -30,11 +30,15 @@ class deadline_watchdog {
   // True once the deadline has passed and the children were stopped.
   [[nodiscard]] bool expired() const noexcept { return expired_.load(); }
   [[nodiscard]] std::chrono::milliseconds budget() const noexcept { return budget_; }
+  // The engine of the latest cancel function ("gpg" before any): the one the
+  // run was using when the deadline came, also between two of its steps.
+  [[nodiscard]] const char* engine() const noexcept { return engine_.load(); }
 
   // Runs `cancel` (from the watchdog's thread) if the deadline passes while
   // it is set; an empty function clears it. Returns false, without setting
-  // it, if the deadline has already passed.
-  bool set_cancel(std::function<void()> cancel);
+  // it, if the deadline has already passed. `engine` names the program it
+  // stops, for the messages that say what the deadline stopped.
+  bool set_cancel(std::function<void()> cancel, const char* engine = "gpg");
   void clear_cancel() noexcept;
 
   // Runs `last_resort` (from the watchdog's thread) if the work is still not
@@ -47,6 +51,7 @@ class deadline_watchdog {
 
   std::chrono::milliseconds budget_;
   std::atomic<bool> expired_{false};
+  std::atomic<const char*> engine_{"gpg"};
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -60,7 +65,8 @@ class deadline_cancel_scope {
  public:
   // Throws error(tempfail) if the deadline has already passed: nothing new
   // should start then.
-  deadline_cancel_scope(deadline_watchdog& watchdog, std::function<void()> cancel);
+  deadline_cancel_scope(deadline_watchdog& watchdog, std::function<void()> cancel,
+                        const char* engine = "gpg");
   ~deadline_cancel_scope();
   deadline_cancel_scope(const deadline_cancel_scope&) = delete;
   deadline_cancel_scope& operator=(const deadline_cancel_scope&) = delete;

@@ -65,4 +65,14 @@ keyring_kinds scan_keyring_kinds(const std::string& gnupg_home) {
   }
 }
 
+std::vector<bool> protocols_to_try(const keyring_kinds& kinds, protocol_preference prefer) {
+  const bool openpgp_first = prefer == protocol_preference::openpgp;
+  std::vector<bool> order;
+  for (bool smime : {!openpgp_first, openpgp_first}) {
+    if (smime ? !kinds.x509 : (kinds.x509 && !kinds.openpgp)) continue;
+    order.push_back(smime);
+  }
+  return order;
+}
+
 }  // namespace gpgseal::detail

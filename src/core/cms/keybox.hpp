@@ -4,6 +4,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "core/settings.hpp"
 
 namespace gpgseal::detail {
 
@@ -17,5 +20,10 @@ struct keyring_kinds {
 // OpenPGP, 3 for X.509). A legacy pubring.gpg counts as OpenPGP; a keybox it
 // cannot read, or a keyboxd database, counts as both. Never throws.
 keyring_kinds scan_keyring_kinds(const std::string& gnupg_home);
+
+// The protocols worth trying for a keyring of `kinds`, in order (true:
+// S/MIME): the preferred one first; a side whose kind of key the keyring does
+// not hold at all is left out. The filter and the key report both follow it.
+std::vector<bool> protocols_to_try(const keyring_kinds& kinds, protocol_preference prefer);
 
 }  // namespace gpgseal::detail

@@ -14,24 +14,27 @@ namespace {
 
 // Every CMS encryption asks for always-trust (openpgp/encrypt.cpp); where
 // GPGME and gpgsm honour it, the keyring alone is the trust decision.
-key_source certificates(gpgme_ctx_t ctx) {
-  const bool chain_must_validate =
-      !cms_always_trust_works(gpgme_check_version(nullptr), gpgsm_version(ctx));
-  return {[chain_must_validate](gpgme_ctx_t c, const std::vector<std::string>& addresses) {
-            return select_certificates(c, addresses, chain_must_validate);
-          },
-          describe_missing_certificates, certificate_cache_file_name, true};
+key_source certificates() {
+  return {select_certificates_for_sealing, describe_missing_certificates,
+          certificate_cache_file_name, true};
 }
 
 openpgp_result seal_on_new_context(const std::string& home, const seal_settings& settings,
                                    deadline_watchdog& watchdog, const compose_function& compose) {
   auto ctx = make_cms_context(home);
-  deadline_cancel_scope cancel_at_deadline(watchdog, [c = ctx.get()] { gpgme_cancel_async(c); });
-  return compose_for_chosen_keys(ctx.get(), home, settings, watchdog, compose,
-                                 certificates(ctx.get()));
+  deadline_cancel_scope cancel_at_deadline(
+      watchdog, [c = ctx.get()] { gpgme_cancel_async(c); }, "gpgsm");
+  return compose_for_chosen_keys(ctx.get(), home, settings, watchdog, compose, certificates());
 }
 
 }  // namespace
+
+key_selection select_certificates_for_sealing(gpgme_ctx_t ctx,
+                                              const std::vector<std::string>& addresses) {
+  const bool chain_must_validate =
+      !cms_always_trust_works(gpgme_check_version(nullptr), gpgsm_version(ctx));
+  return select_certificates(ctx, addresses, chain_must_validate);
+}
 
 openpgp_result seal_to_certificates(const seal_settings& settings, deadline_watchdog& watchdog,
                                     const compose_function& compose) {

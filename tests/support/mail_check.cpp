@@ -287,6 +287,18 @@ std::string payload_head_without_content_fields(const std::string& headers) {
   return crlf;
 }
 
+namespace {
+
+// "type/subtype"; GMime hands over a string the caller frees.
+std::string mime_type_of(GMimeContentType* type) {
+  char* text = g_mime_content_type_get_mime_type(type);
+  std::string result = text ? text : "";
+  g_free(text);
+  return result;
+}
+
+}  // namespace
+
 ::testing::AssertionResult content_type_marked(const std::string& original,
                                                const std::string& marked, bool legacy_display) {
   init_gmime();
@@ -298,8 +310,7 @@ std::string payload_head_without_content_fields(const std::string& headers) {
   if (legacy_display) want_markers.emplace_back("hp-legacy-display", "1");
   if (!before || !after) {
     result = ::testing::AssertionFailure() << "Content-Type does not parse: " << marked;
-  } else if (std::string(g_mime_content_type_get_mime_type(before)) !=
-             g_mime_content_type_get_mime_type(after)) {
+  } else if (mime_type_of(before) != mime_type_of(after)) {
     result = ::testing::AssertionFailure() << "media type changed: " << marked;
   } else if (parameters_of(before, false) != parameters_of(after, false)) {
     result = ::testing::AssertionFailure() << "parameters changed: " << marked;

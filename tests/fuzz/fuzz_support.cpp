@@ -383,7 +383,11 @@ bool carries_marker_parameters(std::string_view raw) {
 std::string marked_type(std::string_view raw) {
   if (raw.size() > 64 * 1024) return with_line_end(raw) + "\t; " + markers + "\r\n";
   std::string field(raw);
-  while (!field.empty() && std::strchr("\r\n \t", field.back())) field.pop_back();
+  // Not strchr: it would find a NUL byte too (its terminator).
+  while (!field.empty() &&
+         std::string_view("\r\n \t").find(field.back()) != std::string_view::npos) {
+    field.pop_back();
+  }
   if (field.back() != ';') field += ';';
   return field + "\r\n\t" + markers + "\r\n";
 }

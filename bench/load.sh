@@ -17,7 +17,8 @@
 # process (VmHWM, bench/peak_rss.c), then the filter's cost as ratios.
 # Then every stored message is checked: each one stored once, the filtered
 # ones RFC 3156 PGP/MIME that decrypts with the users' secret keys to the
-# original's Content-* fields and body, the others the original body.
+# protected header fields, the original's Content-* fields and body, the
+# others the original body.
 # Exit status: 0 when all of that holds, 1 otherwise.
 # Needs: what tests/e2e/run.sh needs, and a C compiler.
 set -Eeuo pipefail

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/base/gobject_ptr.hpp"
+#include "support/mail_check.hpp"
 
 namespace gpgseal::fuzz {
 
@@ -335,25 +336,6 @@ namespace {
 
 const std::string markers = "protected-headers=\"v1\"; hp=\"cipher\"";
 
-// README "Protected headers": these stay outside only, or nowhere.
-bool stays_out_of_the_payload(const std::string& name) {
-  static const std::vector<std::string> names = {"mime-version",
-                                                 "hp-outer",
-                                                 "dkim-signature",
-                                                 "domainkey-signature",
-                                                 "received",
-                                                 "return-path",
-                                                 "delivered-to",
-                                                 "x-original-to",
-                                                 "envelope-to",
-                                                 "delivery-date",
-                                                 "arc-seal",
-                                                 "arc-message-signature",
-                                                 "arc-authentication-results",
-                                                 "authentication-results"};
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 std::string with_line_end(std::string_view raw) {
   std::string field(raw);
   if (field.empty() || field.back() != '\n') field += "\r\n";
@@ -403,7 +385,7 @@ std::optional<std::string> expected_payload(std::string_view input, const messag
     auto name = field_name(raw);
     if (!name) continue;
     if (name->rfind("content-", 0) != 0) {
-      if (stays_out_of_the_payload(*name)) continue;
+      if (!test::is_copied(*name)) continue;
       copies += with_line_end(raw);
       outer += "HP-Outer: " + with_line_end(raw);
     } else if (*name == "content-type") {

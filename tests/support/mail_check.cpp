@@ -234,11 +234,6 @@ std::string outer_form(const std::string& field, bool hidden_subject) {
   return field;
 }
 
-bool is_copied(const std::string& name) {
-  return !is_content(name) && name != "mime-version" && !is_dkim(name) && !is_transit(name) &&
-         name != "hp-outer";
-}
-
 const std::vector<std::string> marker_names = {"protected-headers", "hp", "hp-legacy-display"};
 
 std::vector<std::pair<std::string, std::string>> parameters_of(GMimeContentType* type,
@@ -267,6 +262,11 @@ std::string trimmed_end(std::string text) {
 }
 
 }  // namespace
+
+bool is_copied(const std::string& name) {
+  return !is_content(name) && name != "mime-version" && !is_dkim(name) && !is_transit(name) &&
+         name != "hp-outer";
+}
 
 std::string expected_protected_block(const simple_message& input, bool hidden_subject) {
   std::string copies, outer;

@@ -46,6 +46,11 @@ std::string decoded_content(GMimeObject* part);
 ::testing::AssertionResult round_trips(const std::string& input, const std::string& output,
                                        const test_keyring& ring, bool hidden_subject = false);
 
+// True if a field of this (lower-case) name is copied into the payload root
+// (README "Protected headers"): not Content-*, MIME-Version, a DKIM
+// signature, a transit field or an arriving HP-Outer.
+bool is_copied(const std::string& lower_name);
+
 // The header fields the payload root starts with (README "Protected headers"),
 // LF line ends: the input's non-structural fields less the transit fields,
 // DKIM signatures and HP-Outer fields; then "HP-Outer: " and each of those

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -303,6 +304,17 @@ inline std::vector<pid_t> processes_naming(const std::string& text) {
     if (cmdline_of(pid).find(text) != std::string::npos) found.push_back(pid);
   }
   return found;
+}
+
+// The value of `field` in /proc/PID/io (bytes the process read or wrote; 0
+// once it is gone).
+inline std::uint64_t io_of(pid_t pid, const std::string& field) {
+  std::ifstream io("/proc/" + std::to_string(pid) + "/io");
+  std::string name;
+  for (std::uint64_t value = 0; io >> name >> value;) {
+    if (name == field + ":") return value;
+  }
+  return 0;
 }
 
 // Asserts the time and memory bounds, and says what was measured.

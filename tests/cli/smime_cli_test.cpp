@@ -35,16 +35,6 @@ std::vector<std::string> args_for(const smime_keyring& ring, std::vector<std::st
   return options;
 }
 
-// The value of `field` in /proc/PID/io (bytes the process read or wrote).
-std::uint64_t io_of(pid_t pid, const std::string& field) {
-  std::ifstream io("/proc/" + std::to_string(pid) + "/io");
-  std::string name;
-  for (std::uint64_t value = 0; io >> name >> value;) {
-    if (name == field + ":") return value;
-  }
-  return 0;
-}
-
 std::vector<pid_t> gpgsm_processes_using(const std::string& home) {
   std::vector<pid_t> found;
   for (pid_t pid : processes_naming(home)) {

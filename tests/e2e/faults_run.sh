@@ -8,7 +8,8 @@
 # - cache: the key cache file truncated and filled with garbage, again and again;
 # - gpg-kill: every 20th encrypting gpg SIGKILLed within 2 ms of its start
 #   (a wrapper bind-mounted over gpg in Dovecot's own mount namespace);
-# - tmpfs: $TMPDIR on a 2 MiB tmpfs that the spools fill;
+# - tmpfs: $TMPDIR on a 1 MiB tmpfs, which the spools of any message over
+#   about 520 KiB fill on their own (however the deliveries overlap);
 # - syslog: /dev/log bound by a daemon that never reads (queue full);
 # - clock: gpgseal's wall clock jumping back and forward by hours and a day
 #   (libfaketime; file times stay true) while a key is added and one revoked.
@@ -107,7 +108,7 @@ setup() {
   # Dovecot and the filters it starts see the wrapper as gpg, and a small
   # tmpfs; both mounts vanish with the namespace.
   load_start unshare --mount --propagation private -- bash -c \
-    'mount --bind "$1" "$2" && mount -t tmpfs -o size=2m,mode=1777 gpgseal-faults "$3" &&
+    'mount --bind "$1" "$2" && mount -t tmpfs -o size=1m,mode=1777 gpgseal-faults "$3" &&
      shift 3 && exec "$@"' _ "$tmp/gpg-wrapper" "$(command -v gpg)" "$tmp/small-tmp"
   sleep 3  # key choices are remembered only from a keyring older than two seconds
 }

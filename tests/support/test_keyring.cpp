@@ -24,6 +24,22 @@ void age_keyring(const std::string& home) {
   }
 }
 
+void copy_public_keyring(const std::string& to) {
+  namespace fs = std::filesystem;
+  fs::create_directories(to);
+  fs::permissions(to, fs::perms::owner_all);
+  for (const char* name : {"pubring.kbx", "trustdb.gpg"}) {
+    fs::copy_file(shared_keys().ring.home() + "/" + name, to + "/" + name);
+  }
+}
+
+void make_hanging_keyring(const std::string& to) {
+  copy_public_keyring(to);
+  const std::string keybox = to + "/pubring.kbx";
+  std::filesystem::remove(keybox);
+  if (::mkfifo(keybox.c_str(), 0600) != 0) throw std::runtime_error("mkfifo " + keybox);
+}
+
 test_keyring::test_keyring() : home_(make_temp_dir()) {}
 
 namespace {

@@ -70,6 +70,15 @@ struct standard_keys {
 // process need not generate eleven keys), else generated.
 standard_keys& shared_keys();
 
+// The public half of the shared keyring in a directory of its own, so that
+// the gpg processes working on it can be told apart by their arguments.
+void copy_public_keyring(const std::string& to);
+
+// A keyring on which every gpg hangs, however fast the machine: its keybox is
+// a FIFO nobody writes, so gpg blocks in open(2) for ever. A real hang, with
+// no test-only hook in gpgseal.
+void make_hanging_keyring(const std::string& to);
+
 // Generates the standard keys and saves them in `directory` (created), with a
 // file naming each fingerprint.
 void save_standard_keys(const std::string& directory);

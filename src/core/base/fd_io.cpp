@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -151,7 +152,7 @@ void fd_writer::flush() {
 }
 
 void copy_range_to(fd_writer& out, int fd, std::uint64_t offset, std::uint64_t length) {
-  std::vector<char> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1 << 16)));
+  io_buffer buffer(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1 << 16)));
   std::uint64_t done = 0;
   while (done < length) {
     auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length - done, buffer.size()));

@@ -26,7 +26,7 @@ std::size_t read_some(int fd, char* buffer, std::size_t size) {
 
 spooled_input spool_input(int in_fd, const std::string& temp_dir) {
   spooled_input spool;
-  std::array<char, chunk_size> buffer{};
+  std::array<char, chunk_size> buffer;
   try {
     spool.file = make_unlinked_temp_file(temp_dir);
   } catch (const error& e) {
@@ -57,7 +57,7 @@ std::uint64_t pass_through_unspooled(const spooled_input& spool, int in_fd, int 
   if (spool.file && spool.size > 0) copy_range(spool.file.get(), 0, spool.size, out_fd, what);
   write_all(out_fd, spool.unwritten.data(), spool.unwritten.size(), what);
   std::uint64_t total = spool.size + spool.unwritten.size();
-  std::array<char, chunk_size> buffer{};
+  std::array<char, chunk_size> buffer;
   for (;;) {
     std::size_t n = read_some(in_fd, buffer.data(), buffer.size());
     if (n == 0) break;
@@ -68,7 +68,7 @@ std::uint64_t pass_through_unspooled(const spooled_input& spool, int in_fd, int 
 }
 
 void discard_input(int in_fd) {
-  std::array<char, chunk_size> buffer{};
+  std::array<char, chunk_size> buffer;
   while (read_some(in_fd, buffer.data(), buffer.size()) > 0) {
   }
 }

@@ -30,7 +30,7 @@ namespace {
 bool is_one_armored_message(GMimeStream* raw, GMimeContentEncoding encoding) {
   auto filtered = decoded_stream(raw, encoding);
   armor_scanner scanner;
-  std::array<char, 65536> buffer{};
+  std::array<char, 65536> buffer;
   for (;;) {
     ssize_t n = g_mime_stream_read(filtered.get(), buffer.data(), buffer.size());
     if (n < 0) throw error(error_kind::io, "cannot read the spooled message body");
@@ -71,7 +71,7 @@ bool is_one_binary_message(int spool_fd, const message_layout& part) {
   auto raw = open_spool_range(spool_fd, part.body_offset, part.size);
   auto decoded = decoded_stream(raw.get(), GMIME_CONTENT_ENCODING_BASE64);
   binary_message_scanner scanner;
-  std::array<char, 65536> buffer{};
+  std::array<char, 65536> buffer;
   for (;;) {
     ssize_t n = g_mime_stream_read(decoded.get(), buffer.data(), buffer.size());
     if (n < 0) throw error(error_kind::io, "cannot read the spooled message body");
@@ -100,7 +100,7 @@ std::optional<std::string> short_decoded_body(int spool_fd, const message_layout
   auto raw = open_spool_range(spool_fd, part.body_offset, part.size);
   auto decoded = decoded_stream(raw.get(), *encoding);
   std::string text;
-  std::array<char, 1024> buffer{};
+  std::array<char, 1024> buffer;
   for (ssize_t n; (n = g_mime_stream_read(decoded.get(), buffer.data(), buffer.size())) > 0;) {
     text.append(buffer.data(), static_cast<std::size_t>(n));
     if (text.size() > limit) return std::nullopt;

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "core/base/fd_io.hpp"
+
 namespace gpgseal {
 
 struct byte_range {
@@ -79,7 +81,7 @@ class spool_lines {
 
   int fd_;
   std::uint64_t end_offset_;
-  std::vector<char> buffer_;
+  io_buffer buffer_;
   std::size_t start_ = 0;
   std::size_t end_ = 0;
   std::uint64_t position_;

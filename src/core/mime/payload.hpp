@@ -44,7 +44,7 @@ class payload_source : public byte_source {
   std::size_t segment_ = 0;
   std::uint64_t consumed_ = 0;  // of the current segment
   crlf_encoder encoder_;
-  std::vector<char> raw_;
+  io_buffer raw_;
   std::string converted_;
   std::size_t served_ = 0;  // of converted_
 };

@@ -1,7 +1,8 @@
 // gpgseal-server report for S/MIME users (virtual users, --home-template):
 // the line names the protocol, certificate and expiry the filter would use,
-// and the exit status counts certificates as it counts OpenPGP keys. The
-// OpenPGP side is run by tests/e2e/server_virtual_run.sh.
+// and the exit status counts certificates as it counts OpenPGP keys; a user
+// with both kinds is reported by --prefer. The OpenPGP side is run by
+// tests/e2e/server_virtual_run.sh.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -35,12 +36,7 @@ class virtual_user {
       fs::create_directories(root_ / "example.org/alice/Maildir/" + sub);
     }
     write_file(message_path(), plain_message());
-    for (const std::string& dir : {ring_.home(), root_ / "example.org"}) {
-      ::chown(dir.c_str(), user_uid, user_uid);
-      for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-        ::lchown(entry.path().c_str(), user_uid, user_uid);
-      }
-    }
+    give_to_user();
   }
   ~virtual_user() {
     process_options as_user;
@@ -50,14 +46,21 @@ class virtual_user {
   virtual_user(const virtual_user&) = delete;
   virtual_user& operator=(const virtual_user&) = delete;
 
-  process_result report(const std::string& warn_days) const {
-    return run({"report", "--warn-days", warn_days});
+  // Alice's OpenPGP key (the shared test key) beside her certificate.
+  void add_openpgp_key() {
+    run_checked({"gpg", "--homedir", ring_.home(), "--batch", "--quiet", "--import"},
+                shared_keys().ring.export_public(shared_keys().alice));
+    give_to_user();
   }
-  process_result run(std::vector<std::string> args) const {
+
+  process_result report(const std::string& warn_days, const std::string& prefer = "smime") const {
+    return run({"report", "--warn-days", warn_days}, prefer);
+  }
+  process_result run(std::vector<std::string> args, const std::string& prefer = "smime") const {
     args.insert(args.begin(), runnable_by_anyone(GPGSEAL_SERVER_BINARY));
     for (const std::string& arg :
          {std::string("--home-template"), root_ / "%d/%n", std::string("--gnupghome"), ring_.home(),
-          std::string("--prefer"), std::string("smime")}) {
+          std::string("--prefer"), prefer}) {
       args.push_back(arg);
     }
     return run_process(args);
@@ -68,6 +71,15 @@ class virtual_user {
   }
 
  private:
+  void give_to_user() {
+    for (const std::string& dir : {ring_.home(), root_ / "example.org"}) {
+      ::chown(dir.c_str(), user_uid, user_uid);
+      for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+        ::lchown(entry.path().c_str(), user_uid, user_uid);
+      }
+    }
+  }
+
   smime_keyring ring_;
   scratch_dir root_;
 };
@@ -95,6 +107,26 @@ TEST(ServerReport, CertificateOnlyUserIsEncryptedBySmimeByEncryptToo) {
     sealed = read_file(entry.path());
   }
   EXPECT_TRUE(smime_round_trips(plain_message(), sealed, "alice-ca")) << r.out;
+}
+
+// Alice holds both kinds: the report names the one the filter would use,
+// as --prefer chooses.
+TEST(ServerReport, UserWithBothKindsIsReportedByThePreference) {
+  if (::geteuid() != 0) GTEST_SKIP() << "gpgseal-server runs as root";
+  virtual_user alice("alice-ca");
+  alice.add_openpgp_key();
+  process_result smime = alice.report("14", "smime");
+  EXPECT_EQ(smime.exit_code, 0) << smime.out << smime.err;
+  EXPECT_NE(smime.out.find("<alice@example.org>: encrypted with S/MIME to certificate 0x" +
+                           cert_fingerprint("alice-ca")),
+            std::string::npos)
+      << smime.out;
+  process_result openpgp = alice.report("14", "openpgp");
+  EXPECT_EQ(openpgp.exit_code, 0) << openpgp.out << openpgp.err;
+  EXPECT_NE(openpgp.out.find("<alice@example.org>: encrypted to 0x" + shared_keys().alice),
+            std::string::npos)
+      << openpgp.out;
+  EXPECT_EQ(openpgp.out.find("S/MIME"), std::string::npos) << openpgp.out;
 }
 
 TEST(ServerReport, CertificateExpiringWithinTheWindowExitsOne) {

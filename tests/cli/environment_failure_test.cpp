@@ -223,8 +223,9 @@ TEST(EnvironmentFailure, LockedKeyringStillEncrypts) {
 
 // Runs gpgseal on a large message with the keyring `dir`/gnupg and TMPDIR
 // `dir`/tmp, and sends `signal` to its gpg once it has read 4 MiB of the
-// message, so in the middle of it; `signalled` says if it did. (A gpg killed with SIGKILL leaves
-// its dotlock file, .#lk0x…, in the keyring: that is gpg's, not gpgseal's.)
+// message, so in the middle of it; `signalled` says if it did. (A gpg killed
+// with SIGKILL leaves its dotlock file, .#lk0x…, in the keyring: that is
+// gpg's, not gpgseal's.)
 measured_run signal_gpg_mid_encryption(const scratch_dir& dir, int signal, const std::string& input,
                                        std::vector<std::string> args, bool& signalled) {
   const std::string home = dir / "gnupg";

@@ -241,7 +241,11 @@ screen_leaves() {
   return 1
 }
 
+# Each session gets its own tmux server: kill-server returns before the old
+# server has gone, and a new session on the same socket can reach the dying
+# server ("server exited unexpectedly").
 start_neomutt() {
+  tmux_socket=$tmp/tmux-$1.socket
   tmux -S "$tmux_socket" new-session -d -s neomutt -x 160 -y 40 \
     env HOME="$tmp/mutt" GNUPGHOME="$tmp/client-gnupg" LANG=C.UTF-8 LC_ALL=C.UTF-8 \
     TERM=xterm-256color neomutt -n -F "$tmp/mutt/neomuttrc" -f "$tmp/mutt/$1"
@@ -252,7 +256,6 @@ stop_neomutt() {
 }
 
 check_neomutt() {
-  tmux_socket=$tmp/tmux.socket
   mkdir -p "$tmp/mutt"
   write_neomuttrc
   neomutt_folder hidden "$tmp/out/imap-hidden.eml"

@@ -100,6 +100,33 @@ TEST(CliRecipients, ValidUserIdOfKeyWithRevokedOneMatches) {
   EXPECT_TRUE(lists_key(packets, shared_keys().gina)) << packets;
 }
 
+// --domain completes a bare login (Debian's `userdb passwd` gives Dovecot the
+// login, not the address); an address that has a domain is kept as it is.
+TEST(CliRecipients, DomainCompletesABareLogin) {
+  const auto& keys = shared_keys();
+  std::string packets = recipients_for({"--domain", "example.org", "alice"});
+  EXPECT_TRUE(lists_key(packets, keys.alice)) << packets;
+  EXPECT_FALSE(lists_key(packets, keys.malice)) << packets;
+  packets = recipients_for({"--domain", "example.net", "bob@example.org"});
+  EXPECT_TRUE(lists_key(packets, keys.bob)) << packets;
+  EXPECT_EQ(session_key_packets(packets), 1u) << packets;
+}
+
+// Without --domain a bare login is a usage error that says how to fix it,
+// and a --domain that is not a mail domain is refused before any mail is read.
+TEST(CliRecipients, BareLoginWithoutDomainAndABadDomainAreUsageErrors) {
+  process_result r = run_gpgseal(with_shared_ring({"alice"}), plain_message());
+  EXPECT_EQ(r.exit_code, 64);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("a bare login needs --domain"), std::string::npos) << r.err;
+  for (const std::string bad : {"alice@example.org", "exa mple.org"}) {
+    r = run_gpgseal(with_shared_ring({"--domain", bad, "alice"}), plain_message());
+    EXPECT_EQ(r.exit_code, 64) << bad;
+    EXPECT_EQ(r.out, "") << bad;
+    EXPECT_NE(r.err.find("--domain " + bad + ": not a mail domain"), std::string::npos) << r.err;
+  }
+}
+
 struct no_key_case {
   std::string address;
   std::string reason;  // expected in stderr besides the address and keyring

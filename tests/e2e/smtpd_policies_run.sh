@@ -16,11 +16,13 @@
 #      451 at the end of DATA and nothing is stored; a keyed message still
 #      goes through sealed;
 #    - the log line of a sealed message in smtpd's log, named once.
-# 2. README's per-recipient MDA recipe (`action ... mda "gpgseal ... |
+# 2. README's per-recipient MDA recipe (`action ... mda "...gpgseal ...
 #    dovecot-lda ..."` and its match line) verbatim, delivering through
 #    Dovecot's LDA to system users: a keyed user's copy is sealed, a user
 #    without a keyring and one with a broken keyring get the original whole
-#    (never an empty message).
+#    (never an empty message). While gpgseal crashes, the message is
+#    deferred with nothing stored; once gpgseal works again, smtpd's retry
+#    delivers it exactly once, sealed.
 #
 # Usage: tests/e2e/smtpd_policies_run.sh GPGSEAL_SMTPD_BINARY  (as root; 77 = skip)
 #        gpgseal must be next to it (the build directory).
@@ -213,7 +215,7 @@ setup_mda() {
   local recipe address login
   opensmtpd_stop
   recipe=$(readme_block 2) || die "no MDA block under $HEADING"
-  grep -q '^action "sealed" mda "/usr/local/bin/gpgseal ' <<<"$recipe" ||
+  grep -q '^action "sealed" mda ".*/usr/local/bin/gpgseal %{rcpt} .*dovecot-lda' <<<"$recipe" ||
     die "README's MDA block is not an mda action running gpgseal: $recipe"
   install -D -m 0755 "$BUILD/gpgseal" "$(mta_layer opensmtpd)/usr/local/bin/gpgseal"
   login=$(login_of alice)
@@ -230,18 +232,57 @@ setup_mda() {
   opensmtpd_start
 }
 
+# no_empty_message NAME MAILDIR: what a gpgseal that wrote nothing would have
+# left behind a plain pipe, while smtpd logs it delivered.
+no_empty_message() {
+  local empty
+  empty=$(find "$2" -type f -path '*/new/*' -empty)
+  [[ -z $empty ]] || fail "$1/not-empty" "an EMPTY message was stored: $empty"
+}
+
 case_mda() {
-  local name login mode empty
+  local name login mode
   for name in alice bob carol; do
     login=$(login_of "$name")
     mode=unchanged
     [[ $name == alice ]] && mode=encrypted
     smtpd_send_check "$OPENSMTPD_PORT" "$tmp/home/$name/Maildir" "mda-$name" "$mode" \
       "$(client alice)" "$login@$DOMAIN"
-    # What a gpgseal that wrote nothing leaves: smtpd logs it delivered.
-    empty=$(find "$tmp/home/$name/Maildir" -type f -path '*/new/*' -empty)
-    [[ -z $empty ]] || fail "mda-$name/not-empty" "an EMPTY message was stored: $empty"
+    no_empty_message "mda-$name" "$tmp/home/$name/Maildir"
   done
+}
+
+# A gpgseal that dies before writing anything: the recipe's exit status 75
+# makes smtpd keep the message; after the repair one retry delivers it.
+case_mda_crash() {
+  local name=mda-crash login installed box files
+  login=$(login_of alice)
+  box=$tmp/home/alice/Maildir
+  installed="$(mta_layer opensmtpd)/usr/local/bin/gpgseal"
+  printf '#!/bin/sh\nkill -KILL $$\n' >"$installed"
+  smtpd_message "$name" "$login@$DOMAIN" >"$tmp/$name.eml"
+  if ! mta_smtp "$OPENSMTPD_PORT" "$SENDER" "$login@$DOMAIN" <"$tmp/$name.eml"; then
+    fail "$name" "SMTP refused"; return
+  fi
+  sleep 3
+  no_empty_message "$name/deferred" "$box"
+  if [[ -n $(smtpd_stored "$box" "$name" 10) ]]; then
+    fail "$name/deferred" "stored while gpgseal crashed"
+  elif ! opensmtpd_cmd show queue | grep -q "$login@$DOMAIN"; then
+    fail "$name/deferred" "not in smtpd's queue: $(opensmtpd_cmd show queue 2>&1 | head -n 5)"
+  else
+    pass "$name/deferred"
+  fi
+  # In place, as the stub was: the namespace's /usr overlays this very file.
+  cat "$BUILD/gpgseal" >"$installed"
+  opensmtpd_cmd schedule all >/dev/null
+  files=$(smtpd_stored "$box" "$name")
+  if [[ $(grep -c . <<<"$files") -ne 1 ]]; then
+    fail "$name/retried" "$(grep -c . <<<"$files") copies stored after the retry"
+  else
+    check_verdict "$name/retried" encrypted "$tmp/$name.eml" "$files" "$(client alice)"
+  fi
+  no_empty_message "$name/retried" "$box"
 }
 
 main() {
@@ -260,6 +301,7 @@ main() {
   case_log_lines
   setup_mda
   case_mda
+  case_mda_crash
   if ((failed > 0)); then opensmtpd_log; fi
   opensmtpd_stop
   finish_run

@@ -52,8 +52,10 @@ opensmtpd_start() {
     { opensmtpd_log >&2; die "opensmtpd: no SMTP"; }
 }
 
+# smtpctl wants the group opensmtpq, which its setgid bit gives it when
+# installed; dpkg -x does not keep that bit.
 opensmtpd_cmd() {
-  mta_run opensmtpd smtpctl "$@"
+  mta_run opensmtpd setpriv --regid opensmtpq --clear-groups smtpctl "$@"
 }
 
 opensmtpd_stop() {

@@ -255,7 +255,7 @@ case_mda() {
 # A gpgseal that dies before writing anything: the recipe's exit status 75
 # makes smtpd keep the message; after the repair one retry delivers it.
 case_mda_crash() {
-  local name=mda-crash login installed box files
+  local name=mda-crash login installed box
   login=$(login_of alice)
   box=$tmp/home/alice/Maildir
   installed="$(mta_layer opensmtpd)/usr/local/bin/gpgseal"
@@ -276,12 +276,7 @@ case_mda_crash() {
   # In place, as the stub was: the namespace's /usr overlays this very file.
   cat "$BUILD/gpgseal" >"$installed"
   opensmtpd_cmd schedule all >/dev/null
-  files=$(smtpd_stored "$box" "$name")
-  if [[ $(grep -c . <<<"$files") -ne 1 ]]; then
-    fail "$name/retried" "$(grep -c . <<<"$files") copies stored after the retry"
-  else
-    check_verdict "$name/retried" encrypted "$tmp/$name.eml" "$files" "$(client alice)"
-  fi
+  smtpd_check_copies "$box" "$name" encrypted "$(client alice)" 1
   no_empty_message "$name/retried" "$box"
 }
 

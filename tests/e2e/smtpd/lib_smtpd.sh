@@ -13,6 +13,9 @@
 #                                   sends smtpd_message NAME to RCPT...; each
 #                                   recipient's copy in MAILDIR must be MODE
 #                                   (encrypted for CLIENT's key, or unchanged)
+#   smtpd_check_copies MAILDIR NAME MODE CLIENT COUNT
+#                                   the check half of smtpd_send_check: COUNT
+#                                   copies of $tmp/NAME.eml stored, each MODE
 
 smtpd_message() {
   local subject=$1; shift
@@ -34,15 +37,20 @@ smtpd_stored() {
 }
 
 smtpd_send_check() {
-  local port=$1 maildir=$2 name=$3 mode=$4 keyring=$5 files file; shift 5
+  local port=$1 maildir=$2 name=$3 mode=$4 keyring=$5; shift 5
   smtpd_message "$name" "$@" >"$tmp/$name.eml"
   if ! mta_smtp "$port" "$SENDER" "$@" <"$tmp/$name.eml"; then
     fail "$name" "SMTP refused"; return
   fi
+  smtpd_check_copies "$maildir" "$name" "$mode" "$keyring" $#
+}
+
+smtpd_check_copies() {
+  local maildir=$1 name=$2 mode=$3 keyring=$4 count=$5 files file
   files=$(smtpd_stored "$maildir" "$name")
   [[ -n $files ]] || { fail "$name" "not delivered"; return; }
-  [[ $(grep -c . <<<"$files") -eq $# ]] ||
-    { fail "$name" "$(grep -c . <<<"$files") copies for $# recipients"; return; }
+  [[ $(grep -c . <<<"$files") -eq $count ]] ||
+    { fail "$name" "$(grep -c . <<<"$files") copies for $count recipients"; return; }
   for file in $files; do
     check_verdict "$name" "$mode" "$tmp/$name.eml" "$file" "$keyring"
   done
